@@ -1,0 +1,219 @@
+import { z } from "zod";
+
+/** Hosts for which plain http:// is allowed: local emulators and tests only. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+}
+
+/** Parses a base URL and refuses http:// anywhere but loopback. Returns the URL or a problem. */
+function secureBaseUrl(raw: string): URL | string {
+  let url: URL;
+  try {
+    // A bare host such as acme.us.auth0.com means https.
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol === "https:") return url;
+  if (url.protocol === "http:") {
+    return isLoopbackHost(url.hostname)
+      ? url
+      : "must use https:// (http:// is accepted only for 127.0.0.1, localhost or [::1])";
+  }
+  return "must be an https:// URL";
+}
+
+const slackUserId = /^[UW][A-Z0-9]{2,}$/;
+const slackChannelId = /^[CGD][A-Z0-9]{2,}$/;
+
+const idList = (pattern: RegExp, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const ids = (v ?? "")
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const id of ids) {
+        if (!pattern.test(id)) {
+          ctx.addIssue({ code: "custom", message: `"${id}" is not a ${what}` });
+        }
+      }
+      return ids;
+    });
+
+const baseUrl = (fallback: string | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v?.trim() || fallback;
+      if (!raw) {
+        ctx.addIssue({ code: "custom", message: "is required" });
+        return z.NEVER;
+      }
+      const url = secureBaseUrl(raw);
+      if (typeof url === "string") {
+        ctx.addIssue({ code: "custom", message: url });
+        return z.NEVER;
+      }
+      return url;
+    });
+
+const required = (what: string) =>
+  z
+    .string({ error: `is required (${what})` })
+    .trim()
+    .min(1, `is required (${what})`);
+
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .positive("must be positive")
+    .default(fallback);
+
+const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: required("the xoxb- bot token").regex(/^xoxb-/, "must start with xoxb-"),
+    SLACK_SIGNING_SECRET: z.string().trim().optional(),
+    SLACK_APP_TOKEN: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => v || undefined)
+      .refine((v) => v === undefined || v.startsWith("xapp-"), "must start with xapp-"),
+    SLACK_API_URL: baseUrl("https://slack.com/api/"),
+    APPROVAL_CHANNEL_ID: required("a channel id such as C0123ABCD").regex(
+      slackChannelId,
+      "must be a channel id such as C0123ABCD",
+    ),
+    AUDIT_CHANNEL_ID: required("a channel id such as C0123ABCD").regex(
+      slackChannelId,
+      "must be a channel id such as C0123ABCD",
+    ),
+    APPROVER_USER_IDS: idList(slackUserId, "Slack user id such as U0123ABCD"),
+    APPROVER_USERGROUP_ID: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => v || undefined)
+      .refine((v) => v === undefined || /^S[A-Z0-9]{2,}$/.test(v), {
+        message: "must be a user group id such as S0123ABCD",
+      }),
+    AUTH0_DOMAIN: baseUrl(undefined),
+    AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
+    AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
+    AUTH0_AUDIENCE: z.string().trim().optional(),
+    AUTH0_MAX_REQUESTS_PER_SECOND: positiveInt(2),
+    AUTH0_TIMEOUT_MS: positiveInt(10_000),
+    REDIS_URL: z
+      .string()
+      .trim()
+      .default("redis://127.0.0.1:6379")
+      .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+    REDIS_PREFIX: z
+      .string()
+      .trim()
+      .default("promote-connection")
+      .refine((v) => /^[A-Za-z0-9_.-]+$/.test(v), "may hold only letters, digits, _ . -"),
+    PORT: z.coerce
+      .number({ error: "must be a port number" })
+      .int()
+      .min(0, "must be a port number")
+      .max(65535, "must be a port number")
+      .default(3000),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+        error: "must be one of fatal, error, warn, info, debug, trace, silent",
+      })
+      .default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SLACK_SIGNING_SECRET"],
+        message: "is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+      });
+    }
+    if (env.APPROVER_USER_IDS.length === 0 && !env.APPROVER_USERGROUP_ID) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APPROVER_USER_IDS"],
+        message: "or APPROVER_USERGROUP_ID must name at least one approver",
+      });
+    }
+  });
+
+export interface Config {
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+    approvalChannelId: string;
+    auditChannelId: string;
+  };
+  approvers: { userIds: string[]; usergroupId: string | undefined };
+  auth0: {
+    /** Base URL of the tenant, without a trailing slash, e.g. https://acme.us.auth0.com */
+    baseUrl: string;
+    clientId: string;
+    clientSecret: string;
+    audience: string;
+    maxRequestsPerSecond: number;
+    timeoutMs: number;
+  };
+  redis: { url: string; prefix: string };
+  port: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads and validates the environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.length > 0 ? String(issue.path[0]) : "environment";
+      return `${name} ${issue.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  const auth0Base = e.AUTH0_DOMAIN.origin;
+  let apiUrl = e.SLACK_API_URL.href;
+  if (!apiUrl.endsWith("/")) apiUrl += "/";
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET || undefined,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl,
+      approvalChannelId: e.APPROVAL_CHANNEL_ID,
+      auditChannelId: e.AUDIT_CHANNEL_ID,
+    },
+    approvers: { userIds: e.APPROVER_USER_IDS, usergroupId: e.APPROVER_USERGROUP_ID },
+    auth0: {
+      baseUrl: auth0Base,
+      clientId: e.AUTH0_CLIENT_ID,
+      clientSecret: e.AUTH0_CLIENT_SECRET,
+      audience: e.AUTH0_AUDIENCE || `${auth0Base}/api/v2/`,
+      maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
+      timeoutMs: e.AUTH0_TIMEOUT_MS,
+    },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
