@@ -1,0 +1,34 @@
+export {
+  type Auth0Error,
+  Auth0UnreachableError,
+  InvalidIdentifierError,
+  isAuth0Error,
+  isRetryable,
+  ManagementApiError,
+  type ManagementApiErrorInit,
+  TokenRequestError,
+  type TokenRequestErrorInit,
+} from "./errors.js";
+export {
+  type Connection,
+  ManagementClient,
+  type ManagementClientOptions,
+  parseRateLimit,
+  type RateLimitInfo,
+  type TenantSettings,
+} from "./management.js";
+export {
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitObservation,
+} from "./rate-limiter.js";
+export { TokenProvider, type TokenProviderOptions } from "./token.js";
+export {
+  createTransport,
+  ResponseTooLargeError,
+  type Transport,
+  type TransportOptions,
+  type TransportRequestInit,
+  type TransportResponse,
+} from "./transport.js";
+export { isConnectionId, isConnectionName } from "./validate.js";

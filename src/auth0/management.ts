@@ -1,0 +1,335 @@
+import { isLoopbackHost } from "../config.js";
+import type { Logger } from "../log.js";
+import {
+  Auth0UnreachableError,
+  InvalidIdentifierError,
+  ManagementApiError,
+  networkFailure,
+} from "./errors.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { TokenProvider } from "./token.js";
+import type { Transport, TransportResponse } from "./transport.js";
+import { isConnectionId, isConnectionName, quoteInput } from "./validate.js";
+
+/**
+ * The few Management API v2 calls the bot makes. Each call waits for the rate limiter, carries
+ * a cached token, retries once with a fresh token on 401, and turns any other failure into an
+ * error that says whether retrying can help. A 429 is not retried here: the caller (the BullMQ
+ * worker) reschedules the job for when Auth0's bucket has refilled.
+ */
+
+export interface Connection {
+  id: string;
+  name: string;
+  display_name?: string;
+  strategy: string;
+  is_domain_connection: boolean;
+}
+
+export interface RateLimitInfo {
+  /** x-ratelimit-limit */
+  limit?: number;
+  /** x-ratelimit-remaining */
+  remaining?: number;
+  /** x-ratelimit-reset, UNIX seconds */
+  resetSec?: number;
+}
+
+export interface TenantSettings {
+  friendly_name?: string;
+  flags?: { enable_dynamic_client_registration?: boolean; [flag: string]: unknown };
+}
+
+export interface ManagementClientOptions {
+  /** Tenant base URL: https://acme.us.auth0.com, or http://127.0.0.1:PORT for an emulator. */
+  baseUrl: string;
+  tokens: TokenProvider;
+  transport: Transport;
+  limiter: RateLimiter;
+  logger?: Logger;
+  /** Epoch milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+/** Used when a 429 carries no usable reset time. */
+const DEFAULT_RETRY_AFTER_MS = 1000;
+const MAX_RETRY_AFTER_MS = 60_000;
+
+export class ManagementClient {
+  /** Rate-limit headers of the latest answer that had them. */
+  lastRateLimit: RateLimitInfo | undefined;
+  /** Answers by HTTP status ("200", "429", …), and "network" for calls that got none. */
+  readonly apiCalls: Record<string, number> = {};
+
+  private readonly base: string;
+  private readonly host: string;
+  private readonly opts: ManagementClientOptions;
+  private readonly now: () => number;
+
+  constructor(opts: ManagementClientOptions) {
+    const url = new URL(opts.baseUrl);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+      // The bearer token would travel in clear text.
+      throw new RangeError(`Auth0 base URL must be https:// (got ${url.protocol}//${url.host})`);
+    }
+    this.opts = opts;
+    this.base = opts.baseUrl.replace(/\/+$/, "");
+    this.host = url.host;
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  /** GET /api/v2/connections/{id} */
+  async getConnection(id: string): Promise<Connection> {
+    assertConnectionId(id);
+    const path = `/api/v2/connections/${encodeURIComponent(id)}`;
+    const connection = toConnection(await this.call("GET", path), "GET", path);
+    if (connection.id !== id) {
+      throw new ManagementApiError({
+        status: 200,
+        method: "GET",
+        path,
+        retryable: false,
+        detail: `Auth0 answered with connection ${connection.id} when asked for ${id}`,
+      });
+    }
+    return connection;
+  }
+
+  /** GET /api/v2/connections?name=… : the connection with exactly that name, if any. */
+  async findConnectionByName(name: string): Promise<Connection | undefined> {
+    if (!isConnectionName(name)) {
+      throw new InvalidIdentifierError(
+        `${quoteInput(name)} is not an Auth0 connection name (letters, digits and inner hyphens, at most 128)`,
+      );
+    }
+    const path = `/api/v2/connections?name=${encodeURIComponent(name)}`;
+    const answer = await this.call("GET", path);
+    if (!Array.isArray(answer)) throw notA("list of connections", "GET", path);
+    const match = answer.find(
+      (c: unknown) => typeof c === "object" && c !== null && (c as Connection).name === name,
+    );
+    return match === undefined ? undefined : toConnection(match, "GET", path);
+  }
+
+  /**
+   * PATCH /api/v2/connections/{id} with exactly `is_domain_connection` and the current
+   * `display_name`: Auth0 overwrites an absent display_name with the name, and refuses
+   * name/strategy (400) or options (needs update:connections_options). Checks that Auth0
+   * applied the change.
+   */
+  async setDomainLevel(current: Connection, value: boolean): Promise<Connection> {
+    assertConnectionId(current.id);
+    const path = `/api/v2/connections/${encodeURIComponent(current.id)}`;
+    const displayName = current.display_name ?? current.name;
+    const body = { is_domain_connection: value, display_name: displayName };
+    const updated = toConnection(await this.call("PATCH", path, body), "PATCH", path);
+    if (updated.is_domain_connection !== value) {
+      throw new ManagementApiError({
+        status: 200,
+        method: "PATCH",
+        path,
+        retryable: false,
+        detail:
+          `Auth0 accepted the change but did not apply it: connection ${current.id} ` +
+          `still has is_domain_connection=${updated.is_domain_connection}`,
+      });
+    }
+    if (updated.display_name !== displayName) {
+      this.opts.logger?.warn(
+        { connectionId: current.id, sent: displayName, got: updated.display_name },
+        "Auth0 changed the connection's display name",
+      );
+    }
+    return updated;
+  }
+
+  /** GET /api/v2/tenants/settings (read:tenant_settings) */
+  async getTenantSettings(): Promise<TenantSettings> {
+    const path = "/api/v2/tenants/settings";
+    const answer = await this.call("GET", path);
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+      throw notA("tenant settings object", "GET", path);
+    }
+    return answer as TenantSettings;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const { tokens, transport, limiter, logger } = this.opts;
+    for (let attempt = 1; ; attempt++) {
+      await limiter.acquire();
+      let token: string;
+      try {
+        token = await tokens.getToken();
+      } catch (err) {
+        limiter.observe({}); // nothing was sent: let the next request go
+        throw err;
+      }
+      const started = performance.now();
+      let res: TransportResponse;
+      try {
+        res = await transport.request(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (err) {
+        limiter.observe({});
+        this.count("network");
+        const ms = Math.round(performance.now() - started);
+        logger?.debug({ method, path, ms, err }, "Auth0 Management API call got no answer");
+        throw this.unreachable(err);
+      }
+      const ms = Math.round(performance.now() - started);
+      const rateLimit = parseRateLimit(res.headers);
+      if (rateLimit) this.lastRateLimit = rateLimit;
+      limiter.observe(rateLimit ?? {});
+      this.count(String(res.status));
+      logger?.debug(
+        { method, path, status: res.status, ms, remaining: rateLimit?.remaining },
+        "Auth0 Management API call",
+      );
+
+      if (res.status === 401 && attempt === 1) {
+        // Revoked, expired early, or signed with a rotated key: one fresh token, one retry.
+        tokens.invalidate(token);
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) {
+        const text = await res.text();
+        if (text === "") return undefined;
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw notA("JSON document", method, path, res.status);
+        }
+      }
+      throw await this.apiError(method, path, res, rateLimit);
+    }
+  }
+
+  private async apiError(
+    method: string,
+    path: string,
+    res: TransportResponse,
+    rateLimit: RateLimitInfo | undefined,
+  ): Promise<ManagementApiError> {
+    const answer = await parseAuth0Error(res);
+    let retryAfterMs: number | undefined;
+    if (res.status === 429) {
+      const now = this.now();
+      retryAfterMs = retryAfter(res, rateLimit, now);
+      // Hold every other call too: Auth0's bucket is empty until then.
+      this.opts.limiter.pauseUntil(now + retryAfterMs);
+    }
+    return new ManagementApiError({ status: res.status, method, path, retryAfterMs, ...answer });
+  }
+
+  private unreachable(err: unknown): Auth0UnreachableError {
+    const failure = networkFailure(err, this.opts.transport.timeoutMs);
+    const reason =
+      failure?.reason ?? `the request failed (${err instanceof Error ? err.message : String(err)})`;
+    return new Auth0UnreachableError(this.host, reason, { code: failure?.code, cause: err });
+  }
+
+  private count(key: string): void {
+    this.apiCalls[key] = (this.apiCalls[key] ?? 0) + 1;
+  }
+}
+
+function assertConnectionId(id: unknown): asserts id is string {
+  if (!isConnectionId(id)) {
+    throw new InvalidIdentifierError(
+      `${quoteInput(id)} is not an Auth0 connection id (con_ followed by 16 letters or digits)`,
+    );
+  }
+}
+
+function header(res: TransportResponse, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function headerNumber(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): number | undefined {
+  const raw = headers[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || value.trim() === "") return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** x-ratelimit-limit / -remaining / -reset, or undefined when the answer has none. */
+export function parseRateLimit(
+  headers: Record<string, string | string[] | undefined>,
+): RateLimitInfo | undefined {
+  const info: RateLimitInfo = {
+    limit: headerNumber(headers, "x-ratelimit-limit"),
+    remaining: headerNumber(headers, "x-ratelimit-remaining"),
+    resetSec: headerNumber(headers, "x-ratelimit-reset"),
+  };
+  return info.limit === undefined && info.remaining === undefined && info.resetSec === undefined
+    ? undefined
+    : info;
+}
+
+function retryAfter(res: TransportResponse, rateLimit: RateLimitInfo | undefined, now: number) {
+  let ms: number | undefined;
+  if (rateLimit?.resetSec !== undefined) ms = rateLimit.resetSec * 1000 - now;
+  else {
+    const seconds = Number(header(res, "retry-after"));
+    if (Number.isFinite(seconds)) ms = seconds * 1000;
+  }
+  if (ms === undefined || !(ms > 0)) return DEFAULT_RETRY_AFTER_MS;
+  return Math.min(Math.ceil(ms), MAX_RETRY_AFTER_MS);
+}
+
+/** Auth0's error body: {statusCode, error, message, errorCode}. */
+async function parseAuth0Error(
+  res: TransportResponse,
+): Promise<{ errorCode?: string; auth0Message?: string; auth0Error?: string }> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    return {};
+  }
+  if (typeof body !== "object" || body === null) return {};
+  const { errorCode, message, error } = body as Record<string, unknown>;
+  return {
+    errorCode: typeof errorCode === "string" ? errorCode : undefined,
+    auth0Message: typeof message === "string" ? message.slice(0, 500) : undefined,
+    auth0Error: typeof error === "string" ? error : undefined,
+  };
+}
+
+function toConnection(raw: unknown, method: string, path: string): Connection {
+  if (typeof raw !== "object" || raw === null) throw notA("connection", method, path);
+  const c = raw as Record<string, unknown>;
+  if (typeof c.id !== "string" || typeof c.name !== "string" || typeof c.strategy !== "string") {
+    throw notA("connection", method, path);
+  }
+  const connection: Connection = {
+    id: c.id,
+    name: c.name,
+    strategy: c.strategy,
+    is_domain_connection: c.is_domain_connection === true,
+  };
+  if (typeof c.display_name === "string") connection.display_name = c.display_name;
+  return connection;
+}
+
+function notA(what: string, method: string, path: string, status = 200): ManagementApiError {
+  return new ManagementApiError({
+    status,
+    method,
+    path,
+    retryable: false,
+    detail: `Auth0 answered with something that is not a ${what}`,
+  });
+}
