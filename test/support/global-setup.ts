@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,6 +37,17 @@ async function waitForRedis(proc: ChildProcess, deadlineMs: number): Promise<voi
   throw new Error(`redis-server did not start:\n${output}`);
 }
 
+/** Tests that run the bot as a child process (kill -9, SIGTERM) run the built dist/main.js. */
+function buildDist(): void {
+  const tsc = join(process.cwd(), "node_modules", "typescript", "bin", "tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    throw new Error(`building dist/ failed:\n${result.stdout}${result.stderr}`);
+  }
+}
+
 let redis: ChildProcess | undefined;
 let dataDir: string | undefined;
 
@@ -45,6 +56,7 @@ let dataDir: string | undefined;
  * REDIS_URL already points at one. Tests read the URL with inject("redisUrl").
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  buildDist();
   if (process.env.REDIS_URL) {
     project.provide("redisUrl", process.env.REDIS_URL);
     return async () => {};

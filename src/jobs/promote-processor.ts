@@ -1,0 +1,136 @@
+import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
+import type { Connection, ManagementClient } from "../auth0/management.js";
+import type { Logger } from "../log.js";
+import type { PromotionRequest } from "../requests/model.js";
+import type { RequestStore } from "../requests/store.js";
+import type { Outbox } from "./outbox.js";
+import { PROMOTE_POLICY, type PromoteJobData } from "./queues.js";
+
+export interface PromoteDeps {
+  store: RequestStore;
+  auth0: Pick<ManagementClient, "getConnection" | "setDomainLevel">;
+  outbox: Outbox;
+  /** The promote queue itself, to hold it while Auth0's rate limit resets. */
+  queue: Queue<PromoteJobData>;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface Auth0ErrorLike {
+  status?: number;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  userMessage?: string;
+  message: string;
+}
+
+/** An Auth0 error in words a person can act on. */
+export function errorInWords(err: unknown): string {
+  if (err && typeof err === "object") {
+    const e = err as Auth0ErrorLike;
+    if (typeof e.userMessage === "string" && e.userMessage) return e.userMessage;
+    if (typeof e.message === "string" && e.message) return e.message;
+  }
+  return String(err);
+}
+
+function isRetryable(err: unknown): boolean {
+  return Boolean(err && typeof err === "object" && (err as Auth0ErrorLike).retryable);
+}
+
+function isRateLimited(err: unknown): err is Auth0ErrorLike {
+  return Boolean(err && typeof err === "object" && (err as Auth0ErrorLike).status === 429);
+}
+
+/**
+ * Runs one approved promotion: read the connection, PATCH it (keeping its display name), check
+ * the answer, record the outcome once and tell everyone. Safe to run again after a crash at any
+ * point: the PATCH is idempotent and the outcome transition happens once.
+ */
+export function promoteProcessor(deps: PromoteDeps) {
+  const now = deps.now ?? Date.now;
+  return async (job: Job<PromoteJobData>): Promise<string> => {
+    const { requestId } = job.data;
+    const log = deps.logger.child({ requestId, jobId: job.id, attempt: job.attemptsStarted });
+    const request = await deps.store.get(requestId);
+    if (!request) throw new UnrecoverableError(`request ${requestId} does not exist`);
+    if (request.state === "DONE" || request.state === "FAILED") {
+      // A previous run recorded the outcome and died before telling anyone: finish telling.
+      await announceOutcome(deps, request);
+      return request.state;
+    }
+    if (request.state !== "APPROVED") {
+      throw new UnrecoverableError(`request ${requestId} is ${request.state}, not APPROVED`);
+    }
+
+    log.info({ connectionId: request.connectionId }, "promotion started");
+    let after: Connection;
+    try {
+      const current = await deps.auth0.getConnection(request.connectionId);
+      after = current.is_domain_connection
+        ? current
+        : await deps.auth0.setDomainLevel(current, true);
+      log.info({ connectionId: request.connectionId }, "connection promoted to domain level");
+    } catch (err) {
+      if (isRateLimited(err) && job.attemptsStarted <= PROMOTE_POLICY.maxRateLimitWaits) {
+        const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
+        log.warn(
+          { waitMs: wait },
+          "Auth0 rate limit reached; holding the promote queue until it resets",
+        );
+        await deps.queue.rateLimit(wait);
+        throw new RateLimitError();
+      }
+      const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+      if (isRetryable(err) && !isRateLimited(err) && attemptsLeft > 0) {
+        log.warn({ err, attemptsLeft }, "promotion failed; will retry");
+        throw err;
+      }
+      const reason = errorInWords(err);
+      log.error({ err }, "promotion failed for good");
+      await finish(deps, request, "FAILED", reason, now());
+      throw new UnrecoverableError(reason);
+    }
+    await finish(deps, request, "DONE", promotedWords(after), now());
+    return "DONE";
+  };
+}
+
+function promotedWords(connection: Connection): string {
+  const shown = connection.display_name ? ` (display name "${connection.display_name}" kept)` : "";
+  return `${connection.name} is now a domain-level connection${shown}.`;
+}
+
+async function finish(
+  deps: PromoteDeps,
+  request: PromotionRequest,
+  state: "DONE" | "FAILED",
+  outcome: string,
+  at: number,
+): Promise<void> {
+  const moved = await deps.store.transition(request.id, "APPROVED", state, {
+    outcome,
+    completedAt: at,
+  });
+  if (!moved.ok) {
+    // Another run got there first; it announces. Nothing to add.
+    return;
+  }
+  await announceOutcome(deps, moved.request);
+}
+
+/** Enqueues the outcome's three messages; their job ids make a second call a no-op. */
+export async function announceOutcome(
+  deps: Pick<PromoteDeps, "outbox">,
+  request: PromotionRequest,
+) {
+  await deps.outbox.updateApproval(request);
+  await deps.outbox.notifyRequester(request);
+  await deps.outbox.audit({
+    event: request.state === "DONE" ? "promoted" : "failed",
+    request,
+    actorId: undefined,
+    at: request.completedAt ?? Date.now(),
+    detail: request.outcome,
+  });
+}

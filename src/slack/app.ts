@@ -1,0 +1,103 @@
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from "@slack/bolt";
+import type { Logger as SlackLogger } from "@slack/logger";
+import type { WebClientOptions } from "@slack/web-api";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import type { BotDeps } from "./deps.js";
+import { registerListeners } from "./listeners/index.js";
+
+/** Bolt and the Web API client log through pino, so their lines are redacted too. */
+export function slackLogger(logger: Logger, name: string): SlackLogger {
+  const log = logger.child({ component: name });
+  let level = LogLevel.INFO;
+  return {
+    debug: (...msg: unknown[]) => log.debug(msg.map(String).join(" ")),
+    info: (...msg: unknown[]) => log.info(msg.map(String).join(" ")),
+    warn: (...msg: unknown[]) => log.warn(msg.map(String).join(" ")),
+    error: (...msg: unknown[]) => log.error(msg.map(String).join(" ")),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+export function webClientOptions(config: Config, logger: Logger): WebClientOptions {
+  return {
+    slackApiUrl: config.slack.apiUrl,
+    logger: slackLogger(logger, "slack-web-api"),
+    timeout: 10_000,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+  };
+}
+
+export interface SlackBot {
+  app: App;
+  /** Bolt's request listener in HTTP mode, mounted on our own HTTP server. */
+  httpListener: HTTPReceiver["requestListener"] | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Bolt app: HTTP mode (Slack calls POST /slack/events; every request's signature is checked
+ * by Bolt's receiver) or Socket Mode when SLACK_APP_TOKEN is set.
+ */
+export function createSlackBot(deps: BotDeps): SlackBot {
+  const { config, logger } = deps;
+  const boltLogger = slackLogger(logger, "bolt");
+  const clientOptions = webClientOptions(config, logger);
+  if (config.slack.appToken) {
+    const receiver = new SocketModeReceiver({
+      appToken: config.slack.appToken,
+      logger: boltLogger,
+      // The health server listens on PORT; Bolt must not open its own.
+      customRoutes: [],
+    });
+    const app = new App({
+      token: config.slack.botToken,
+      receiver,
+      logger: boltLogger,
+      clientOptions,
+      deferInitialization: true,
+    });
+    registerListeners(app, deps);
+    return {
+      app,
+      httpListener: undefined,
+      start: async () => {
+        await app.init();
+        await app.start();
+      },
+      stop: async () => {
+        await app.stop();
+      },
+    };
+  }
+  const receiver = new HTTPReceiver({
+    signingSecret: config.slack.signingSecret ?? "",
+    endpoints: "/slack/events",
+    logger: boltLogger,
+    // Ack first, work after: Slack gets its answer before any Auth0 or Redis call.
+    processBeforeResponse: false,
+  });
+  // Deferred, so an unreachable Slack or a revoked token is an error start() reports, not a crash
+  // inside Bolt's constructor.
+  const app = new App({
+    token: config.slack.botToken,
+    receiver,
+    logger: boltLogger,
+    clientOptions,
+    deferInitialization: true,
+  });
+  registerListeners(app, deps);
+  return {
+    app,
+    httpListener: receiver.requestListener,
+    start: async () => {
+      await app.init();
+    },
+    stop: async () => {},
+  };
+}

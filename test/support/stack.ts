@@ -1,0 +1,193 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { inject } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { type Role, type Running, start } from "../../src/runtime.js";
+import {
+  type Auth0Emulator,
+  type Auth0EmulatorOptions,
+  type EmulatedConnection,
+  startAuth0Emulator,
+} from "./auth0-emulator.js";
+import { type SlackEmulator, startSlackEmulator } from "./slack-emulator.js";
+import { sendBlockAction, sendSlashCommand } from "./slack-requests.js";
+
+export const TEAM_ID = "T0TEST001";
+export const APPROVAL_CHANNEL = "CAPPROVALS";
+export const AUDIT_CHANNEL = "CAUDITLOG1";
+export const REQUESTER = "UREQUESTER";
+export const APPROVER = "UAPPROVER1";
+export const APPROVER_2 = "UAPPROVER2";
+export const GROUP_APPROVER = "UGROUPAPP1";
+export const APPROVER_GROUP = "SAPPROVERS";
+export const BYSTANDER = "UBYSTANDER";
+export const SIGNING_SECRET = "test-signing-secret-8f2a9c";
+
+export const ACME: EmulatedConnection = {
+  id: "con_Acme000000000001",
+  name: "acme-db",
+  display_name: "Acme Employees",
+  strategy: "auth0",
+  is_domain_connection: false,
+};
+export const ALREADY_DOMAIN: EmulatedConnection = {
+  id: "con_Dom0000000000001",
+  name: "shared-google",
+  display_name: "Google",
+  strategy: "google-oauth2",
+  is_domain_connection: true,
+};
+
+/** Everything a test of the whole bot needs: emulators, the running bot, and a way to talk to it. */
+export interface Stack {
+  slack: SlackEmulator;
+  auth0: Auth0Emulator;
+  env: Record<string, string>;
+  eventsUrl: string;
+  /** Every log line the bot wrote, raw, to check for leaked secrets. */
+  logs: string[];
+  /**
+   * Types a slash command as `user`. `ack` is the text of the immediate answer (the HTTP response
+   * to Slack); later replies go to `responseUrl`.
+   */
+  command(
+    user: string,
+    text: string,
+    opts?: { team?: string },
+  ): Promise<{ status: number; ack: string; responseUrl: string }>;
+  click(
+    user: string,
+    action: "approve_request" | "deny_request",
+    requestId: string,
+    opts?: { team?: string },
+  ): Promise<{ status: number; responseUrl: string }>;
+  /** Texts of the replies posted to a response URL. */
+  replies(responseUrl: string): string[];
+  /** Waits for the reply to a command that follows the immediate "Looking up…" ack. */
+  waitForReply(responseUrl: string, match: RegExp): Promise<string>;
+  /** The request id carried by the newest approval message. */
+  latestRequestId(): Promise<string>;
+  auditTexts(): string[];
+  restart(role?: Role): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  role?: Role;
+  auth0?: Auth0EmulatorOptions;
+  env?: Record<string, string>;
+  usergroups?: Record<string, string[]>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const slack = await startSlackEmulator({
+    teamId: TEAM_ID,
+    usergroups: options.usergroups ?? { [APPROVER_GROUP]: [GROUP_APPROVER] },
+  });
+  const auth0 = await startAuth0Emulator({
+    connections: [{ ...ACME }, { ...ALREADY_DOMAIN }],
+    ...options.auth0,
+  });
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    APPROVAL_CHANNEL_ID: APPROVAL_CHANNEL,
+    AUDIT_CHANNEL_ID: AUDIT_CHANNEL,
+    APPROVER_USER_IDS: `${APPROVER},${APPROVER_2}`,
+    APPROVER_USERGROUP_ID: APPROVER_GROUP,
+    AUTH0_DOMAIN: auth0.url,
+    AUTH0_CLIENT_ID: auth0.clientId,
+    AUTH0_CLIENT_SECRET: auth0.clientSecret,
+    AUTH0_MAX_REQUESTS_PER_SECOND: "50",
+    REDIS_URL: inject("redisUrl"),
+    REDIS_PREFIX: `test-${randomBytes(5).toString("hex")}`,
+    PORT: "0",
+    LOG_LEVEL: "debug",
+    ...options.env,
+  };
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger({ level: "debug", destination: sink });
+
+  let running: Running | undefined;
+  let eventsUrl = "";
+  const boot = async (role: Role) => {
+    running = await start(loadConfig(env), { role, logger, host: "127.0.0.1" });
+    eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
+  };
+  await boot(options.role ?? "all");
+
+  const stack: Stack = {
+    slack,
+    auth0,
+    env,
+    logs,
+    get eventsUrl() {
+      return eventsUrl;
+    },
+    async command(user, text, opts) {
+      const responseUrl = slack.responseUrl();
+      const res = await sendSlashCommand(eventsUrl, SIGNING_SECRET, {
+        text,
+        user_id: user,
+        team_id: opts?.team ?? TEAM_ID,
+        channel_id: "CGENERAL01",
+        response_url: responseUrl,
+      });
+      const ack = res.body ? String((JSON.parse(res.body) as { text?: string }).text ?? "") : "";
+      return { status: res.status, ack, responseUrl };
+    },
+    async click(user, action, requestId, opts) {
+      const responseUrl = slack.responseUrl();
+      const approval = slack.messages(APPROVAL_CHANNEL).at(-1);
+      const res = await sendBlockAction(eventsUrl, SIGNING_SECRET, {
+        user_id: user,
+        team_id: opts?.team ?? TEAM_ID,
+        action_id: action,
+        value: requestId,
+        block_id: "decision",
+        response_url: responseUrl,
+        channel_id: APPROVAL_CHANNEL,
+        message_ts: approval?.ts,
+      });
+      return { status: res.status, responseUrl };
+    },
+    replies(responseUrl) {
+      return slack.responsesTo(responseUrl).map((b) => String(b.text ?? ""));
+    },
+    async waitForReply(responseUrl, match) {
+      return slack.waitFor(() => stack.replies(responseUrl).find((t) => match.test(t)), {
+        what: `a reply matching ${match}`,
+      });
+    },
+    async latestRequestId() {
+      return slack.waitFor(
+        () => {
+          const message = slack.messages(APPROVAL_CHANNEL).at(-1);
+          return /req_[0-9a-hjkmnp-tv-z]{10}/.exec(JSON.stringify(message?.blocks ?? []))?.[0];
+        },
+        { what: "an approval message" },
+      );
+    },
+    auditTexts() {
+      return slack.messages(AUDIT_CHANNEL).map((m) => m.text ?? "");
+    },
+    async restart(role) {
+      await running?.stop();
+      await boot(role ?? options.role ?? "all");
+    },
+    async stop() {
+      await running?.stop();
+      await slack.close();
+      await auth0.close();
+    },
+  };
+  return stack;
+}
