@@ -1,12 +1,15 @@
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { doctorMain } from "./doctor.js";
+import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
 import { type Role, type Running, start } from "./runtime.js";
 
-const ROLES: readonly Role[] = ["all", "bot", "worker"];
+const ROLES: readonly (Role | "doctor")[] = ["all", "bot", "worker", "doctor"];
 
-function readRole(argv: string[]): Role {
+function readRole(argv: string[]): Role | "doctor" {
   const { values } = parseArgs({
     args: argv,
     options: { role: { type: "string" } },
@@ -17,13 +20,17 @@ function readRole(argv: string[]): Role {
     console.error(`--role (or ROLE) must be one of ${ROLES.join(", ")}, not "${role}"`);
     process.exit(2);
   }
-  return role as Role;
+  return role as Role | "doctor";
 }
 
 async function main(): Promise<void> {
   const role = readRole(process.argv.slice(2));
   loadDotenv({ quiet: true });
-  let config: ReturnType<typeof loadConfig>;
+  if (role === "doctor") process.exit(await doctorMain(process.env, (line) => console.log(line)));
+  // No REDIS_URL (an empty line counts as none): run our own redis-server, if there is one.
+  const embeddedWanted = !process.env.REDIS_URL?.trim();
+  if (embeddedWanted) delete process.env.REDIS_URL;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (err) {
@@ -35,6 +42,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+
+  let embeddedRedis: EmbeddedRedis | undefined;
+  if (embeddedWanted) {
+    try {
+      embeddedRedis = await startEmbeddedRedis({
+        dataDir: fileURLToPath(new URL("../.data/redis", import.meta.url)),
+        logger,
+      });
+    } catch (err) {
+      console.error(
+        `promote-connection cannot start: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      process.exit(1);
+    }
+    config = { ...config, redis: { ...config.redis, url: embeddedRedis.url } };
+  }
 
   let running: Running | undefined;
   let stopping = false;
@@ -49,6 +72,7 @@ async function main(): Promise<void> {
     }, 25_000);
     deadline.unref();
     await running?.stop();
+    await embeddedRedis?.stop();
     logger.info("stopped");
     process.exit(0);
   };
@@ -59,6 +83,7 @@ async function main(): Promise<void> {
     running = await start(config, { role, logger });
   } catch (err) {
     logger.fatal({ err }, "promote-connection could not start");
+    await embeddedRedis?.stop();
     process.exit(1);
   }
 }

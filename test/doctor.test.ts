@@ -1,0 +1,424 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { doctorMain, runDoctor } from "../src/doctor.js";
+import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { type SlackEmulator, startSlackEmulator } from "./support/slack-emulator.js";
+
+const APPROVALS = "CAPPROVALS";
+const AUDIT = "CAUDITLOG1";
+const SIGNING_SECRET = "doctor-signing-secret-5e1d";
+const REDIS_PASSWORD = "doctor-redis-pass-77c1";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface RedisServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway redis-server of this test's own, configured as the test needs (eviction policy,
+ * persistence). The run's shared test Redis is left as it is: other test files use it.
+ */
+async function startRedisServer(args: string[]): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "promote-connection-doctor-redis-"));
+  const proc: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  proc.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const started = Date.now();
+  while (!output.includes("Ready to accept connections")) {
+    if (proc.exitCode !== null || Date.now() - started > 10_000) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`redis-server ${args.join(" ")} did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    async stop() {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let goodRedis: RedisServer;
+let slack: SlackEmulator;
+let auth0: Auth0Emulator;
+
+beforeAll(async () => {
+  // What production needs: nothing evicted, every write kept; and a password, to check that it
+  // is never printed.
+  goodRedis = await startRedisServer([
+    "--maxmemory-policy",
+    "noeviction",
+    "--appendonly",
+    "yes",
+    "--requirepass",
+    REDIS_PASSWORD,
+  ]);
+});
+afterAll(async () => {
+  await goodRedis?.stop();
+});
+
+beforeEach(async () => {
+  slack = await startSlackEmulator({ teamId: "T0TEST001" });
+  auth0 = await startAuth0Emulator();
+});
+afterEach(async () => {
+  await slack.close();
+  await auth0.close();
+});
+
+function envFor(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    APPROVAL_CHANNEL_ID: APPROVALS,
+    AUDIT_CHANNEL_ID: AUDIT,
+    APPROVER_USER_IDS: "UAPPROVER1",
+    AUTH0_DOMAIN: auth0.url,
+    AUTH0_CLIENT_ID: auth0.clientId,
+    AUTH0_CLIENT_SECRET: auth0.clientSecret,
+    REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${goodRedis.port}`,
+    ...overrides,
+  };
+}
+
+interface Report {
+  code: number;
+  lines: string[];
+  text: string;
+  ms: number;
+}
+
+async function doctor(env: NodeJS.ProcessEnv, timeoutMs = 2_000): Promise<Report> {
+  const lines: string[] = [];
+  const started = Date.now();
+  const code = await doctorMain(env, (line) => lines.push(line), { timeoutMs });
+  return { code, lines, text: lines.join("\n"), ms: Date.now() - started };
+}
+
+/** The line that starts with `symbol name:` (or with `symbol name` when name holds a colon). */
+function line(report: Report, symbol: string, name: string): string {
+  const prefix = name.includes(":") ? `${symbol} ${name}` : `${symbol} ${name}:`;
+  const found = report.lines.find((l) => l.startsWith(prefix));
+  if (!found) throw new Error(`no "${symbol} ${name}:" line in:\n${report.text}`);
+  return found;
+}
+
+/** The `fix:` line printed under the line that starts with `symbol name:`. */
+function fixOf(report: Report, symbol: string, name: string): string {
+  const at = report.lines.indexOf(line(report, symbol, name));
+  const next = report.lines[at + 1] ?? "";
+  if (!next.startsWith("    fix: ")) throw new Error(`no fix under "${name}" in:\n${report.text}`);
+  return next.slice("    fix: ".length);
+}
+
+function expectNoSecrets(report: Report, ...more: string[]): void {
+  for (const secret of [
+    slack.botToken,
+    SIGNING_SECRET,
+    auth0.clientSecret,
+    REDIS_PASSWORD,
+    ...more,
+  ]) {
+    expect(report.text).not.toContain(secret);
+  }
+  // No access token either (Auth0's are JWTs).
+  expect(report.text).not.toMatch(/eyJ[A-Za-z0-9_-]{5,}/);
+}
+
+describe("npm run doctor", () => {
+  it("everything is in place: every line is ✓ and the exit code is 0", async () => {
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(0);
+    const checks = report.lines.slice(0, -1);
+    expect(checks.every((l) => l.startsWith("✓ "))).toBe(true);
+    expect(checks.map((l) => l.slice(2, l.indexOf(": ")))).toEqual([
+      "Configuration",
+      "Redis",
+      "Redis eviction policy",
+      "Redis persistence",
+      "Slack",
+      "Slack approvals channel",
+      "Slack audit channel",
+      "Auth0 token",
+      "Auth0 scope read:connections",
+      "Auth0 scope update:connections",
+      "Auth0 scope read:tenant_settings",
+      "Dynamic Client Registration",
+    ]);
+    expect(line(report, "✓", "Configuration")).toContain("HTTP mode");
+    expect(line(report, "✓", "Redis")).toContain(
+      `reachable at redis://:***@127.0.0.1:${goodRedis.port}`,
+    );
+    expect(line(report, "✓", "Redis eviction policy")).toContain("noeviction");
+    expect(line(report, "✓", "Redis persistence")).toContain("appendonly yes");
+    expect(line(report, "✓", "Slack")).toContain("bot @promote-connection (UBOT00001)");
+    expect(line(report, "✓", "Slack audit channel")).toContain(
+      "the bot is a member of #channel-cauditlog1 (CAUDITLOG1)",
+    );
+    expect(line(report, "✓", "Dynamic Client Registration")).toContain(
+      "on: promoted connections reach third-party apps",
+    );
+    expect(report.lines.at(-1)).toBe("All 12 checks passed: promote-connection is ready to run.");
+    expectNoSecrets(report);
+    // It only looks: nothing is posted to Slack, nothing changed in Auth0.
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+    expect(auth0.requests.filter((r) => r.method === "PATCH")).toHaveLength(0);
+  });
+
+  it("a missing and a malformed variable: one ✗ line each, naming it; nothing else is tried", async () => {
+    const report = await doctor(
+      envFor({ AUTH0_CLIENT_ID: undefined, REDIS_URL: "http://127.0.0.1:6379" }),
+    );
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Configuration: AUTH0_CLIENT_ID")).toContain("is required");
+    expect(fixOf(report, "✗", "Configuration: AUTH0_CLIENT_ID")).toBe(
+      "set AUTH0_CLIENT_ID in the environment or in .env (see .env.example)",
+    );
+    expect(line(report, "✗", "Configuration: REDIS_URL")).toContain(
+      "REDIS_URL must start with redis:// or rediss://",
+    );
+    expect(line(report, "-", "Redis")).toContain("skipped: the configuration is invalid");
+    expect(line(report, "-", "Slack")).toContain("skipped");
+    expect(line(report, "-", "Auth0 token")).toContain("skipped");
+    expect(report.lines.at(-1)).toMatch(/2 failed.*fix the ✗ lines above/);
+    expect(slack.calls).toHaveLength(0);
+    expect(auth0.requests).toHaveLength(0);
+    expectNoSecrets(report);
+  });
+
+  it("Redis is not running: ✗ with the fix, its other checks skipped, the rest still checked, in seconds", async () => {
+    const closedPort = await freePort();
+    const report = await doctor(envFor({ REDIS_URL: `redis://127.0.0.1:${closedPort}` }));
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Redis")).toBe(
+      `✗ Redis: not reachable at redis://127.0.0.1:${closedPort}: the connection was refused`,
+    );
+    expect(fixOf(report, "✗", "Redis")).toBe(
+      "start Redis, or set REDIS_URL to a Redis this host can reach",
+    );
+    expect(line(report, "-", "Redis eviction policy")).toBe(
+      "- Redis eviction policy: skipped: Redis is not reachable",
+    );
+    expect(line(report, "-", "Redis persistence")).toContain("Redis is not reachable");
+    line(report, "✓", "Slack");
+    line(report, "✓", "Auth0 token");
+    expect(report.ms).toBeLessThan(3_000);
+  });
+
+  it("a Redis that evicts keys and keeps nothing on disk: ✗ for each, with the setting to change", async () => {
+    const bad = await startRedisServer(["--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]);
+    try {
+      const report = await doctor(envFor({ REDIS_URL: `redis://127.0.0.1:${bad.port}` }));
+
+      expect(report.code).toBe(1);
+      line(report, "✓", "Redis");
+      expect(line(report, "✗", "Redis eviction policy")).toContain(
+        "maxmemory-policy is allkeys-lru",
+      );
+      expect(fixOf(report, "✗", "Redis eviction policy")).toBe(
+        "set maxmemory-policy noeviction (BullMQ needs it)",
+      );
+      expect(line(report, "✗", "Redis persistence")).toContain("off (no AOF, no RDB snapshots)");
+      expect(fixOf(report, "✗", "Redis persistence")).toMatch(/^appendonly yes/);
+    } finally {
+      await bad.stop();
+    }
+  });
+
+  it("RDB snapshots count as persistence; a Redis that forbids CONFIG (managed) is a warning, not a failure", async () => {
+    const rdb = await startRedisServer(["--save", "3600 1", "--maxmemory-policy", "noeviction"]);
+    const managed = await startRedisServer([
+      "--maxmemory-policy",
+      "noeviction",
+      "--rename-command",
+      "CONFIG",
+      "",
+    ]);
+    try {
+      const snapshots = await doctor(envFor({ REDIS_URL: `redis://127.0.0.1:${rdb.port}` }));
+      expect(line(snapshots, "✓", "Redis persistence")).toContain("RDB snapshots: save 3600 1");
+
+      const report = await doctor(envFor({ REDIS_URL: `redis://127.0.0.1:${managed.port}` }));
+      expect(report.code).toBe(0);
+      line(report, "✓", "Redis eviction policy");
+      expect(line(report, "!", "Redis persistence")).toContain("could not tell");
+    } finally {
+      await rdb.stop();
+      await managed.stop();
+    }
+  });
+
+  it("Slack refuses the bot token: ✗ auth.test failed (invalid_auth), channel checks skipped", async () => {
+    const wrongToken = "xoxb-0000-wrong-token-a1b2c3";
+    const report = await doctor(envFor({ SLACK_BOT_TOKEN: wrongToken }));
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Slack")).toBe("✗ Slack: auth.test failed (invalid_auth)");
+    expect(fixOf(report, "✗", "Slack")).toMatch(
+      /^check SLACK_BOT_TOKEN: copy the Bot User OAuth Token/,
+    );
+    expect(line(report, "-", "Slack approvals channel")).toContain(
+      "skipped: Slack refused the bot token",
+    );
+    expect(line(report, "-", "Slack audit channel")).toContain("skipped");
+    expect(slack.callsTo("conversations.info")).toHaveLength(0);
+    expectNoSecrets(report, wrongToken);
+  });
+
+  it("the bot was never invited to the audit channel: ✗ with the /invite to type", async () => {
+    slack.setChannelMembership(AUDIT, false);
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(1);
+    line(report, "✓", "Slack approvals channel");
+    expect(line(report, "✗", "Slack audit channel")).toBe(
+      "✗ Slack audit channel: the bot is not a member of #channel-cauditlog1 (CAUDITLOG1), so it cannot post there",
+    );
+    expect(fixOf(report, "✗", "Slack audit channel")).toBe(
+      "invite the bot: type /invite @promote-connection in #channel-cauditlog1 (CAUDITLOG1)",
+    );
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
+  });
+
+  it("one channel for approvals and audit is checked once", async () => {
+    const report = await doctor(envFor({ AUDIT_CHANNEL_ID: APPROVALS }));
+
+    expect(report.code).toBe(0);
+    line(report, "✓", "Slack approvals and audit channel");
+    expect(slack.callsTo("conversations.info")).toHaveLength(1);
+  });
+
+  it("the Slack app lacks channels:read: ✗ naming the scope the manifest must add", async () => {
+    slack.failNext("conversations.info", { error: "missing_scope", times: 2 });
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Slack approvals channel")).toContain(
+      "conversations.info failed (missing_scope): the Slack app lacks the channels:read scope",
+    );
+    expect(fixOf(report, "✗", "Slack audit channel")).toContain(
+      "add the channels:read bot scope (channels:read for public channels, groups:read for private ones) to oauth_config.scopes.bot in manifest.json",
+    );
+  });
+
+  it("a wrong Auth0 client secret: ✗ in words, the secret never printed", async () => {
+    const wrongSecret = "wrong-client-secret-9d8c7b6a";
+    const report = await doctor(envFor({ AUTH0_CLIENT_SECRET: wrongSecret }));
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Auth0 token")).toBe(
+      "✗ Auth0 token: Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)",
+    );
+    expect(fixOf(report, "✗", "Auth0 token")).toContain(
+      "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications",
+    );
+    expect(line(report, "-", "Auth0 scope update:connections")).toContain(
+      "no Management API token",
+    );
+    expect(line(report, "-", "Dynamic Client Registration")).toContain("skipped");
+    expectNoSecrets(report, wrongSecret);
+  });
+
+  it("the Auth0 application lacks update:connections: ✗ naming it and where to tick it", async () => {
+    auth0.setScopes(["read:connections", "read:tenant_settings"]);
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(1);
+    line(report, "✓", "Auth0 scope read:connections");
+    expect(line(report, "✗", "Auth0 scope update:connections")).toBe(
+      "✗ Auth0 scope update:connections: the token lacks update:connections, needed for the PATCH that promotes",
+    );
+    expect(fixOf(report, "✗", "Auth0 scope update:connections")).toBe(
+      "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications → " +
+        `the application with client id ${auth0.clientId} → tick update:connections`,
+    );
+  });
+
+  it("without read:tenant_settings the doctor warns and still exits 0", async () => {
+    auth0.setScopes(["read:connections", "update:connections"]);
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(0);
+    expect(line(report, "!", "Auth0 scope read:tenant_settings")).toContain(
+      "the bot cannot tell whether Dynamic Client Registration is on",
+    );
+    expect(line(report, "-", "Dynamic Client Registration")).toContain(
+      "skipped: the token lacks read:tenant_settings",
+    );
+    expect(report.lines.at(-1)).toMatch(/0 failed, 1 warning, 1 skipped/);
+    expect(auth0.apiRequests("GET", "/api/v2/tenants")).toHaveLength(0);
+  });
+
+  it("Dynamic Client Registration off: a warning that third-party apps will not see the connection, exit 0", async () => {
+    auth0.setDynamicClientRegistration(false);
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(0);
+    expect(line(report, "!", "Dynamic Client Registration")).toBe(
+      "! Dynamic Client Registration: off: promotion will not make connections available to third-party (dynamically registered) applications",
+    );
+    expect(report.lines.at(-1)).toMatch(/promote-connection can run; read the ! lines above/);
+  });
+
+  it("Auth0 and Slack that never answer: ✗ after the timeout, not a hang", async () => {
+    auth0.injectFault({
+      path: "/.well-known/openid-configuration",
+      kind: "delay",
+      delayMs: 20_000,
+    });
+    const closedPort = await freePort();
+    const report = await doctor(
+      envFor({ SLACK_API_URL: `http://127.0.0.1:${closedPort}/api/` }),
+      1_000,
+    );
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Auth0 token")).toContain("timed out after 1000 ms");
+    expect(fixOf(report, "✗", "Auth0 token")).toContain("check AUTH0_DOMAIN");
+    expect(line(report, "✗", "Slack")).toContain(
+      `auth.test failed: could not reach Slack at 127.0.0.1:${closedPort}: the connection was refused`,
+    );
+    expect(report.ms).toBeLessThan(4_000);
+  });
+
+  it("runDoctor gives the results as data", async () => {
+    auth0.setDynamicClientRegistration(false);
+    const results = await runDoctor(envFor(), { timeoutMs: 2_000 });
+    expect(results.find((r) => r.name === "Dynamic Client Registration")).toMatchObject({
+      status: "warn",
+    });
+    expect(results.filter((r) => r.status === "fail")).toEqual([]);
+  });
+});
