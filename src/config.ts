@@ -45,6 +45,55 @@ const idList = (pattern: RegExp, what: string) =>
       return ids;
     });
 
+/** A duration such as `24h`, `30m`, `45s` or `1h30m`, in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^(\d+[dhms])+$/.test(t)) return undefined;
+  const unit: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
+  let ms = 0;
+  for (const [, n, u] of t.matchAll(/(\d+)([dhms])/g)) ms += Number(n) * (unit[u as string] ?? 0);
+  return ms > 0 ? ms : undefined;
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a duration such as 24h, 30m or 45s, not "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      if (/^(true|1|yes|on)$/i.test(v)) return true;
+      if (/^(false|0|no|off)$/i.test(v)) return false;
+      ctx.addIssue({ code: "custom", message: `must be true or false, not "${v}"` });
+      return z.NEVER;
+    });
+
+const usergroupId = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => v || undefined)
+  .refine((v) => v === undefined || /^S[A-Z0-9]{2,}$/.test(v), {
+    message: "must be a user group id such as S0123ABCD",
+  });
+
 const baseUrl = (fallback: string | undefined) =>
   z
     .string()
@@ -96,14 +145,15 @@ const envSchema = z
       "must be a channel id such as C0123ABCD",
     ),
     APPROVER_USER_IDS: idList(slackUserId, "Slack user id such as U0123ABCD"),
-    APPROVER_USERGROUP_ID: z
-      .string()
-      .trim()
-      .optional()
-      .transform((v) => v || undefined)
-      .refine((v) => v === undefined || /^S[A-Z0-9]{2,}$/.test(v), {
-        message: "must be a user group id such as S0123ABCD",
-      }),
+    APPROVER_USERGROUP_ID: usergroupId,
+    REQUESTER_USER_IDS: idList(slackUserId, "Slack user id such as U0123ABCD"),
+    REQUESTER_USERGROUP_ID: usergroupId,
+    REQUIRED_APPROVALS: positiveInt(1),
+    REQUEST_TTL: duration("24h"),
+    MAX_OPEN_REQUESTS_PER_USER: positiveInt(5),
+    ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
+    DRY_RUN: boolean(false),
+    AUDIT_RETENTION: positiveInt(10_000),
     AUTH0_DOMAIN: baseUrl(undefined),
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
     AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
@@ -147,6 +197,17 @@ const envSchema = z
         message: "or APPROVER_USERGROUP_ID must name at least one approver",
       });
     }
+    if (!env.APPROVER_USERGROUP_ID && env.APPROVER_USER_IDS.length > 0) {
+      // The requester never approves their own request, so a quorum needs that many others.
+      const others = env.APPROVER_USER_IDS.length;
+      if (env.REQUIRED_APPROVALS > others) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["REQUIRED_APPROVALS"],
+          message: `is ${env.REQUIRED_APPROVALS} but APPROVER_USER_IDS lists only ${others} approver(s)`,
+        });
+      }
+    }
   });
 
 export interface Config {
@@ -159,6 +220,18 @@ export interface Config {
     auditChannelId: string;
   };
   approvers: { userIds: string[]; usergroupId: string | undefined };
+  /** Who may ask; both empty means anyone in the workspace. */
+  requesters: { userIds: string[]; usergroupId: string | undefined };
+  policy: {
+    requiredApprovals: number;
+    requestTtlMs: number;
+    maxOpenRequestsPerUser: number;
+    /** Workspaces (T…) and enterprises (E…) whose people may use the bot; empty means any. */
+    allowedTeamIds: string[];
+    dryRun: boolean;
+  };
+  /** How many audit events the Redis stream keeps. */
+  auditRetention: number;
   auth0: {
     /** Base URL of the tenant, without a trailing slash, e.g. https://acme.us.auth0.com */
     baseUrl: string;
@@ -204,6 +277,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditChannelId: e.AUDIT_CHANNEL_ID,
     },
     approvers: { userIds: e.APPROVER_USER_IDS, usergroupId: e.APPROVER_USERGROUP_ID },
+    requesters: { userIds: e.REQUESTER_USER_IDS, usergroupId: e.REQUESTER_USERGROUP_ID },
+    policy: {
+      requiredApprovals: e.REQUIRED_APPROVALS,
+      requestTtlMs: e.REQUEST_TTL,
+      maxOpenRequestsPerUser: e.MAX_OPEN_REQUESTS_PER_USER,
+      allowedTeamIds: e.ALLOWED_TEAM_IDS,
+      dryRun: e.DRY_RUN,
+    },
+    auditRetention: e.AUDIT_RETENTION,
     auth0: {
       baseUrl: auth0Base,
       clientId: e.AUTH0_CLIENT_ID,

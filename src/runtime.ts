@@ -6,10 +6,13 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "./auth0/index.js";
 import type { Config } from "./config.js";
 import { closeServer, serverPort, startHealthServer } from "./http/health-server.js";
+import { type ExpiryJobData, expiryProcessor } from "./jobs/expiry.js";
 import { Outbox, type OutboxMessage, outboxProcessor } from "./jobs/outbox.js";
 import { promoteProcessor } from "./jobs/promote-processor.js";
 import {
+  AUDIT_QUEUE,
   createRedis,
+  EXPIRY_QUEUE,
   OUTBOX_QUEUE,
   PROMOTE_POLICY,
   PROMOTE_QUEUE,
@@ -18,7 +21,8 @@ import {
 } from "./jobs/queues.js";
 import { reconcileApproved } from "./jobs/reconcile.js";
 import type { Logger } from "./log.js";
-import { ApproverPolicy } from "./requests/policy.js";
+import { AuditLog } from "./requests/audit-log.js";
+import { People, RequestPolicy } from "./requests/policy.js";
 import { RequestStore } from "./requests/store.js";
 import { createSlackBot, slackLogger, webClientOptions } from "./slack/app.js";
 
@@ -58,12 +62,17 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     const store = new RequestStore(redis, prefix);
 
     const promoteQueue = new Queue<PromoteJobData>(PROMOTE_QUEUE, { connection: redis, prefix });
+    const expiryQueue = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection: redis, prefix });
     const outboxQueue = new Queue<OutboxMessage>(OUTBOX_QUEUE, { connection: redis, prefix });
+    const auditQueue = new Queue<OutboxMessage>(AUDIT_QUEUE, { connection: redis, prefix });
     closers.push(
       () => promoteQueue.close(),
+      () => expiryQueue.close(),
       () => outboxQueue.close(),
+      () => auditQueue.close(),
     );
-    const outbox = new Outbox(outboxQueue);
+    const auditLog = new AuditLog(redis, prefix, config.auditRetention);
+    const outbox = new Outbox({ slack: outboxQueue, audit: auditQueue }, auditLog);
 
     const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
     closers.push(() => transport.close());
@@ -94,38 +103,58 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 0 },
     });
-    // At most one Slack write at a time across every process: lines arrive in order.
-    await outboxQueue.setGlobalConcurrency(1);
-    const outboxWorker = new Worker<OutboxMessage>(
-      OUTBOX_QUEUE,
-      outboxProcessor({
-        client: outboxClient,
-        store,
-        queue: outboxQueue,
-        auditChannelId: config.slack.auditChannelId,
-        logger,
-      }),
-      {
-        connection: workerConnection(config.redis.url, `promote-connection:${role}:outbox`),
-        prefix,
-        concurrency: 1,
-      },
-    );
-    outboxWorker.on("error", (err) => logger.warn({ err: err.message }, "outbox worker error"));
-    closers.push(() => outboxWorker.close());
+    // Each Slack-writing queue runs one job at a time across every process: lines stay in order.
+    for (const queue of [outboxQueue, auditQueue]) {
+      await queue.setGlobalConcurrency(1);
+      const worker = new Worker<OutboxMessage>(
+        queue.name,
+        outboxProcessor({
+          client: outboxClient,
+          store,
+          queue,
+          outbox,
+          auditChannelId: config.slack.auditChannelId,
+          logger,
+        }),
+        {
+          connection: workerConnection(
+            config.redis.url,
+            `promote-connection:${role}:${queue.name}`,
+          ),
+          prefix,
+          concurrency: 1,
+          // A dead process's job holds the queue's one slot until its lock lapses: keep that short.
+          lockDuration: PROMOTE_POLICY.lockDuration,
+          stalledInterval: PROMOTE_POLICY.stalledInterval,
+          maxStalledCount: 5,
+        },
+      );
+      worker.on("error", (err) => logger.warn({ err: err.message }, `${queue.name} worker error`));
+      closers.push(() => worker.close());
+    }
 
     let httpListener: ReturnType<typeof createSlackBot>["httpListener"];
     let slackReady = async () => true;
     if (runsBot) {
-      const policy = new ApproverPolicy({
-        userIds: config.approvers.userIds,
-        usergroupId: config.approvers.usergroupId,
-        groupMembers: async (usergroup) => {
-          const result = await bot.app.client.usergroups.users.list({ usergroup });
-          return result.users ?? [];
-        },
+      const groupMembers = async (usergroup: string) => {
+        const result = await bot.app.client.usergroups.users.list({ usergroup });
+        return result.users ?? [];
+      };
+      const policy = new RequestPolicy(
+        new People({ ...config.approvers, groupMembers }),
+        new People({ ...config.requesters, groupMembers }),
+      );
+      const bot = createSlackBot({
+        config,
+        store,
+        policy,
+        auth0,
+        promoteQueue,
+        expiryQueue,
+        outbox,
+        auditLog,
+        logger,
       });
-      const bot = createSlackBot({ config, store, policy, auth0, promoteQueue, outbox, logger });
       httpListener = bot.httpListener;
       await bot.start();
       closers.push(() => bot.stop());
@@ -147,6 +176,17 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       );
       worker.on("error", (err) => logger.warn({ err: err.message }, "promote worker error"));
       closers.push(() => worker.close());
+      const expiryWorker = new Worker<ExpiryJobData>(
+        EXPIRY_QUEUE,
+        expiryProcessor({ store, outbox, logger }),
+        {
+          connection: workerConnection(config.redis.url, `promote-connection:${role}:expiry`),
+          prefix,
+          concurrency: 4,
+        },
+      );
+      expiryWorker.on("error", (err) => logger.warn({ err: err.message }, "expiry worker error"));
+      closers.push(() => expiryWorker.close());
       const reconcile = () =>
         reconcileApproved({ store, queue: promoteQueue, outbox, logger }).catch((err: unknown) =>
           logger.warn({ err }, "reconciling approved requests failed"),

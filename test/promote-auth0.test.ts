@@ -107,22 +107,27 @@ describe("the worker against Auth0", () => {
         strategy: "auth0",
         is_domain_connection: false,
       });
-      const request = await store.create({
-        connectionId: id,
-        connectionName: `bulk-${i}`,
-        displayName: undefined,
-        strategy: "auth0",
-        wasDomainConnection: false,
-        reason: "",
-        requesterId: REQUESTER,
-        teamId: "T0TEST001",
-        dcr: "on",
-      });
-      await store.transition(request.id, "PENDING", "APPROVED", {
-        decidedBy: APPROVER,
-        decidedAt: Date.now(),
-      });
-      ids.push(request.id);
+      const created = await store.create(
+        {
+          action: "promote",
+          connectionId: id,
+          connectionName: `bulk-${i}`,
+          displayName: undefined,
+          strategy: "auth0",
+          wasDomainConnection: false,
+          reason: "",
+          requesterId: `U${String(i).padStart(8, "0")}`,
+          teamId: "T0TEST001",
+          dcr: "on",
+          requiredApprovals: 1,
+          dryRun: false,
+        },
+        { ttlMs: 3_600_000, maxOpenPerUser: 5 },
+      );
+      if (!created.ok) throw new Error(`could not create request ${i}: ${created.reason}`);
+      const request = await store.approve(created.request.id, APPROVER);
+      if (request.outcome !== "approved") throw new Error(`request ${i} not approved`);
+      ids.push(created.request.id);
     }
     await Promise.all(ids.map((id) => enqueuePromotion(queue, id)));
     await stack.slack.waitFor(

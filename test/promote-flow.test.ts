@@ -167,17 +167,21 @@ describe("promoting a connection from Slack", () => {
     expect(stack.slack.callsTo("usergroups.users.list").length).toBeGreaterThan(0);
   });
 
-  it("Deny closes the request: no PATCH, buttons gone, requester told, audited", async () => {
+  it("Deny asks for a reason, then closes the request: no PATCH, buttons gone, requester told, audited", async () => {
     const requestId = await requestAcme(stack);
-    await stack.click(APPROVER, "deny_request", requestId);
-    await waitForAudit(stack, "denied", requestId);
+    const submitted = await stack.deny(APPROVER, requestId, "Acme is not onboarded yet");
+    expect(submitted.status).toBe(200);
+    const line = await waitForAudit(stack, "denied", requestId);
+    expect(line).toContain("Acme is not onboarded yet");
     const dm = await stack.slack.waitFor(() => stack.slack.messages(REQUESTER).at(-1));
     expect(dm.text).toContain("Denied by");
+    expect(dm.text).toContain("Acme is not onboarded yet");
     const message = await stack.slack.waitFor(() => {
       const m = stack.slack.messages(APPROVAL_CHANNEL).at(-1);
       return JSON.stringify(m?.blocks).includes("Denied by") ? m : undefined;
     });
     expect(JSON.stringify(message.blocks)).not.toContain("approve_request");
+    expect(JSON.stringify(message.blocks)).toContain("Acme is not onboarded yet");
     const late = await stack.click(APPROVER_2, "approve_request", requestId);
     await stack.waitForReply(late.responseUrl, /already denied/);
     expect(patches(stack)).toHaveLength(0);

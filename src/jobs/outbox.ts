@@ -2,6 +2,7 @@ import type { KnownBlock } from "@slack/types";
 import { ErrorCode, type WebClient } from "@slack/web-api";
 import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
 import type { Logger } from "../log.js";
+import type { AuditLog } from "../requests/audit-log.js";
 import type { PromotionRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
 import { approvalMessage } from "../slack/views/approval-message.js";
@@ -15,36 +16,64 @@ export type OutboxMessage =
 
 const KEEP_SECONDS = 7 * 24 * 3600;
 
+export interface OutboxQueues {
+  /** Approval-message updates and DMs. */
+  slack: Queue<OutboxMessage>;
+  /** Audit lines: their own queue, so they stay in order whatever else is waiting. */
+  audit: Queue<OutboxMessage>;
+}
+
 /**
  * Enqueues Slack writes. Job ids are derived from the request and the event, so a step that runs
  * twice (a retried job, a restarted worker) enqueues its messages once.
  */
 export class Outbox {
-  constructor(private readonly queue: Queue<OutboxMessage>) {}
+  constructor(
+    private readonly queues: OutboxQueues,
+    private readonly auditLog: AuditLog,
+  ) {}
 
-  private async add(jobId: string, message: OutboxMessage): Promise<void> {
-    await this.queue.add(message.kind, message, {
+  private async add(queue: Queue<OutboxMessage>, jobId: string, message: OutboxMessage) {
+    await queue.add(message.kind, message, {
       jobId,
       removeOnComplete: { age: KEEP_SECONDS },
       removeOnFail: { age: KEEP_SECONDS },
     });
   }
 
-  /** `key` tells apart repeatable events of one request (e.g. several refused clicks). */
+  /**
+   * Records an audit event: first in the Redis stream (the record), then queued for the audit
+   * channel. `key` tells apart repeatable events of one request (refused clicks, approvals).
+   */
   async audit(entry: AuditEntry, key?: string): Promise<void> {
+    const { request } = entry;
+    await this.auditLog.append({
+      event: entry.event,
+      requestId: request.id,
+      action: request.action,
+      connectionId: request.connectionId,
+      connectionName: request.connectionName,
+      actorId: entry.actorId,
+      at: entry.at,
+      detail: entry.detail,
+      dryRun: request.dryRun,
+    });
     const { text, blocks } = auditLine(entry);
     const suffix = key ? `.${key.replace(/[^A-Za-z0-9_.-]/g, "")}` : "";
-    await this.add(`${entry.request.id}.audit.${entry.event}${suffix}`, {
+    await this.add(this.queues.audit, `${request.id}.audit.${entry.event}${suffix}`, {
       kind: "audit",
-      requestId: entry.request.id,
+      requestId: request.id,
       text,
       blocks,
     });
   }
 
   /** Redraws the approval message from the request's state when the job runs. */
-  async updateApproval(request: Pick<PromotionRequest, "id" | "state">): Promise<void> {
-    await this.add(`${request.id}.update.${request.state}`, {
+  async updateApproval(
+    request: Pick<PromotionRequest, "id" | "state">,
+    key?: string,
+  ): Promise<void> {
+    await this.add(this.queues.slack, `${request.id}.update.${key ?? request.state}`, {
       kind: "update-approval",
       requestId: request.id,
     });
@@ -52,7 +81,7 @@ export class Outbox {
 
   /** Tells the requester how their request ended (once per final state). */
   async notifyRequester(request: PromotionRequest): Promise<void> {
-    await this.add(`${request.id}.dm.${request.state}`, {
+    await this.add(this.queues.slack, `${request.id}.dm.${request.state}`, {
       kind: "dm",
       requestId: request.id,
       userId: request.requesterId,
@@ -64,7 +93,10 @@ export class Outbox {
 export interface OutboxDeliveryDeps {
   client: WebClient;
   store: RequestStore;
+  /** The queue this processor serves, to hold it while Slack recovers. */
   queue: Queue<OutboxMessage>;
+  /** To redraw the approval message once the audit trail has a link. */
+  outbox: Outbox;
   auditChannelId: string;
   logger: Logger;
 }
@@ -85,7 +117,7 @@ export function slackRetryDelayMs(err: unknown, attempt: number): number | undef
     statusCode?: number;
     data?: { error?: string };
   };
-  const backoff = Math.min(60_000, 1_000 * 2 ** Math.max(0, attempt - 1));
+  const backoff = Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
   switch (e.code) {
     case ErrorCode.RateLimitedError:
       return Math.max(1, e.retryAfter ?? 1) * 1_000;
@@ -127,15 +159,33 @@ export function outboxProcessor(deps: OutboxDeliveryDeps) {
 
 async function deliver(deps: OutboxDeliveryDeps, message: OutboxMessage): Promise<void> {
   switch (message.kind) {
-    case "audit":
-      await deps.client.chat.postMessage({
+    case "audit": {
+      // A request's first line opens a thread; later lines go in it and to the channel, so the
+      // channel reads as a trail and the approval message can link to one request's story.
+      const request = await deps.store.get(message.requestId);
+      const thread = request?.auditThreadTs;
+      const line = {
         channel: deps.auditChannelId,
         text: message.text,
         blocks: message.blocks,
         unfurl_links: false,
         unfurl_media: false,
-      });
+      };
+      const posted = await deps.client.chat.postMessage(
+        thread ? { ...line, thread_ts: thread, reply_broadcast: true } : line,
+      );
+      if (request && !thread && posted.ts) {
+        await deps.store.annotate(request.id, { auditThreadTs: posted.ts });
+        const link = await deps.client.chat
+          .getPermalink({ channel: deps.auditChannelId, message_ts: posted.ts })
+          .catch(() => undefined);
+        if (link?.permalink) {
+          await deps.store.annotate(request.id, { auditPermalink: link.permalink });
+          await deps.outbox.updateApproval(request, "audit-link");
+        }
+      }
       return;
+    }
     case "dm":
       await deps.client.chat.postMessage({ channel: message.userId, text: message.text });
       return;

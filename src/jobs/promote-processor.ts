@@ -63,14 +63,21 @@ export function promoteProcessor(deps: PromoteDeps) {
       throw new UnrecoverableError(`request ${requestId} is ${request.state}, not APPROVED`);
     }
 
-    log.info({ connectionId: request.connectionId }, "promotion started");
-    let after: Connection;
+    const target = request.action === "promote";
+    log.info({ connectionId: request.connectionId, action: request.action }, "promotion started");
+    let outcome: string;
     try {
       const current = await deps.auth0.getConnection(request.connectionId);
-      after = current.is_domain_connection
-        ? current
-        : await deps.auth0.setDomainLevel(current, true);
-      log.info({ connectionId: request.connectionId }, "connection promoted to domain level");
+      if (request.dryRun) {
+        outcome = dryRunWords(current, target);
+      } else {
+        const after =
+          current.is_domain_connection === target
+            ? current
+            : await deps.auth0.setDomainLevel(current, target);
+        outcome = changedWords(after, target);
+      }
+      log.info({ connectionId: request.connectionId, dryRun: request.dryRun }, outcome);
     } catch (err) {
       if (isRateLimited(err) && job.attemptsStarted <= PROMOTE_POLICY.maxRateLimitWaits) {
         const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
@@ -91,14 +98,21 @@ export function promoteProcessor(deps: PromoteDeps) {
       await finish(deps, request, "FAILED", reason, now());
       throw new UnrecoverableError(reason);
     }
-    await finish(deps, request, "DONE", promotedWords(after), now());
+    await finish(deps, request, "DONE", outcome, now());
     return "DONE";
   };
 }
 
-function promotedWords(connection: Connection): string {
+function changedWords(connection: Connection, target: boolean): string {
   const shown = connection.display_name ? ` (display name "${connection.display_name}" kept)` : "";
-  return `${connection.name} is now a domain-level connection${shown}.`;
+  return `${connection.name} is ${target ? "now" : "no longer"} a domain-level connection${shown}.`;
+}
+
+function dryRunWords(connection: Connection, target: boolean): string {
+  if (connection.is_domain_connection === target) {
+    return `Dry run: ${connection.name} is already ${target ? "" : "not "}domain-level; nothing would change.`;
+  }
+  return `Dry run: would send PATCH /api/v2/connections/${connection.id} with is_domain_connection ${target} and display_name "${connection.display_name ?? connection.name}"; nothing was changed.`;
 }
 
 async function finish(
@@ -126,8 +140,9 @@ export async function announceOutcome(
 ) {
   await deps.outbox.updateApproval(request);
   await deps.outbox.notifyRequester(request);
+  const done = request.dryRun ? "dry-run" : request.action === "promote" ? "promoted" : "demoted";
   await deps.outbox.audit({
-    event: request.state === "DONE" ? "promoted" : "failed",
+    event: request.state === "DONE" ? done : "failed",
     request,
     actorId: undefined,
     at: request.completedAt ?? Date.now(),

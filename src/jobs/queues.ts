@@ -3,8 +3,12 @@ import { Redis, type RedisOptions } from "ioredis";
 
 /** Promotions to run: one job per approved request, jobId = request id. */
 export const PROMOTE_QUEUE = "promote";
-/** Slack writes that must not be lost: audit lines, approval-message updates, DMs. */
+/** Slack writes that must not be lost: approval-message updates and DMs. */
 export const OUTBOX_QUEUE = "slack-outbox";
+/** Audit lines for the audit channel, one at a time and in order. */
+export const AUDIT_QUEUE = "audit-lines";
+/** Delayed jobs that expire unanswered requests (jobId = request id). */
+export const EXPIRY_QUEUE = "request-expiry";
 
 export interface PromoteJobData {
   requestId: string;

@@ -18,11 +18,18 @@ export const FINAL_STATES: ReadonlySet<RequestState> = new Set([
   "CANCELLED",
 ]);
 
+/** Which way the change goes: promote sets is_domain_connection true, demote sets it false. */
+export type RequestAction = "promote" | "demote";
+
+/** The states in which a request still holds its connection (no second request for it). */
+export const OPEN_STATES: ReadonlySet<RequestState> = new Set(["PENDING", "APPROVED"]);
+
 /** What the tenant says about Dynamic Client Registration when the request was made. */
 export type DcrStatus = "on" | "off" | "unknown";
 
 export interface PromotionRequest {
   id: string;
+  action: RequestAction;
   state: RequestState;
   connectionId: string;
   connectionName: string;
@@ -35,13 +42,25 @@ export interface PromotionRequest {
   teamId: string;
   dcr: DcrStatus;
   createdAt: number;
+  /** Distinct approvers needed, fixed when the request is made. */
+  requiredApprovals: number;
+  /** Who has approved so far, in order. */
+  approvals: string[];
+  /** Dry run: the worker checks everything and reports, without the PATCH. */
+  dryRun: boolean;
+  expiresAt: number;
+  /** The approver whose click settled it (the last approval, or the denial). */
   decidedBy: string | undefined;
   decidedAt: number | undefined;
+  denyReason: string | undefined;
   completedAt: number | undefined;
   /** Words for the person: why it failed, or what Auth0 reported. */
   outcome: string | undefined;
   approvalChannel: string | undefined;
   approvalTs: string | undefined;
+  /** The request's first audit line, under which the later ones are threaded. */
+  auditThreadTs: string | undefined;
+  auditPermalink: string | undefined;
 }
 
 /** New requests, before they are stored. */
@@ -50,12 +69,17 @@ export type NewPromotionRequest = Omit<
   | "id"
   | "state"
   | "createdAt"
+  | "approvals"
   | "decidedBy"
   | "decidedAt"
+  | "denyReason"
   | "completedAt"
   | "outcome"
   | "approvalChannel"
   | "approvalTs"
+  | "auditThreadTs"
+  | "auditPermalink"
+  | "expiresAt"
 >;
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";

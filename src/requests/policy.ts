@@ -1,48 +1,43 @@
 import type { PromotionRequest } from "./model.js";
 
-export interface ApproverPolicyOptions {
+export interface PeopleOptions {
   userIds: readonly string[];
   usergroupId: string | undefined;
   /** Members of a Slack user group; the Slack layer supplies it (usergroups.users.list). */
   groupMembers: (usergroupId: string) => Promise<readonly string[]>;
-  /** How long a fetched member list is trusted. Short: removing an approver must take effect. */
+  /** How long a fetched member list is trusted. Short: removing someone must take effect. */
   groupCacheMs?: number;
   now?: () => number;
 }
 
-export type Decision = { allowed: true } | { allowed: false; why: string };
-
-/**
- * Who may decide on a request. Asked on the server at every click: buttons are visible to the
- * whole channel, so hiding them would protect nothing.
- */
-export class ApproverPolicy {
+/** A set of people named by user ids and/or one user group. */
+export class People {
   private cached: { members: Set<string>; at: number } | undefined;
   private inFlight: Promise<Set<string>> | undefined;
 
-  constructor(private readonly options: ApproverPolicyOptions) {}
+  constructor(private readonly options: PeopleOptions) {}
 
-  /** Can this user decide on this request? The requester never decides on their own. */
-  async mayDecide(
-    userId: string,
-    request: Pick<PromotionRequest, "requesterId">,
-  ): Promise<Decision> {
-    if (userId === request.requesterId) {
-      return { allowed: false, why: "you made this request, so someone else has to decide on it" };
-    }
-    if (await this.isApprover(userId)) return { allowed: true };
-    return { allowed: false, why: "you are not one of the approvers for connection promotions" };
+  /** True when neither ids nor a group are configured. */
+  get isEveryone(): boolean {
+    return this.options.userIds.length === 0 && !this.options.usergroupId;
   }
 
-  async isApprover(userId: string): Promise<boolean> {
+  async includes(userId: string): Promise<boolean> {
     if (this.options.userIds.includes(userId)) return true;
     const group = this.options.usergroupId;
     if (!group) return false;
     return (await this.members(group)).has(userId);
   }
 
-  /** Describes the approvers for the requester ("<@U1>, <@U2> or members of <!subteam^S1>"). */
-  describeApprovers(): string {
+  /** Everyone named, as far as can be listed (ids plus the group's members). */
+  async list(): Promise<string[]> {
+    const group = this.options.usergroupId;
+    const members = group ? await this.members(group) : new Set<string>();
+    return [...new Set([...this.options.userIds, ...members])];
+  }
+
+  /** "<@U1>, <@U2> or members of <!subteam^S1>" */
+  describe(): string {
     const parts = this.options.userIds.map((id) => `<@${id}>`);
     if (this.options.usergroupId) parts.push(`members of <!subteam^${this.options.usergroupId}>`);
     if (parts.length <= 1) return parts.join("");
@@ -65,5 +60,44 @@ export class ApproverPolicy {
         this.inFlight = undefined;
       });
     return this.inFlight;
+  }
+}
+
+export type Decision = { allowed: true } | { allowed: false; why: string };
+
+/**
+ * Who may ask and who may decide. Asked on the server at every command and click: buttons are
+ * visible to the whole channel, so hiding them would protect nothing.
+ */
+export class RequestPolicy {
+  constructor(
+    readonly approvers: People,
+    readonly requesters: People,
+  ) {}
+
+  async mayRequest(userId: string): Promise<Decision> {
+    if (this.requesters.isEveryone || (await this.requesters.includes(userId))) {
+      return { allowed: true };
+    }
+    return {
+      allowed: false,
+      why: `only ${this.requesters.describe()} may ask for connection changes`,
+    };
+  }
+
+  /** Can this user decide on this request? The requester never decides on their own. */
+  async mayDecide(
+    userId: string,
+    request: Pick<PromotionRequest, "requesterId">,
+  ): Promise<Decision> {
+    if (userId === request.requesterId) {
+      return { allowed: false, why: "you made this request, so someone else has to decide on it" };
+    }
+    if (await this.approvers.includes(userId)) return { allowed: true };
+    return { allowed: false, why: "you are not one of the approvers for connection changes" };
+  }
+
+  describeApprovers(): string {
+    return this.approvers.describe();
   }
 }

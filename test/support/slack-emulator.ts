@@ -88,6 +88,11 @@ export interface SlackEmulator {
   dmChannelId(userId: string): string;
   setUsergroup(id: string, members: string[]): void;
   /**
+   * Whether the bot is a member of a channel, as `conversations.info` reports it in
+   * `channel.is_member` (default: a member of every channel). Kept across `reset()`.
+   */
+  setChannelMembership(channelId: string, isMember: boolean): void;
+  /**
    * Make the next `times` (default 1) calls of `method` fail: with HTTP 429 + `Retry-After` and
    * body {ok:false,error:"ratelimited"}; or HTTP `status`; or HTTP 200 with {ok:false,error}.
    * `method` "response_url" applies to POSTs to the response URL sinks instead.
@@ -209,6 +214,8 @@ export async function startSlackEmulator(
   const teamId = options.teamId ?? "T0TEST001";
   const appId = "A0TEST001";
   const usergroups = new Map<string, string[]>(Object.entries(options.usergroups ?? {}));
+  /** channel id -> is the bot a member; absent means it is. */
+  const membership = new Map<string, boolean>();
 
   const calls: SlackCall[] = [];
   const responses: SlackResponseRecord[] = [];
@@ -438,7 +445,7 @@ export async function startSlackEmulator(
           is_im: false,
           is_private: id.startsWith("G"),
           is_archived: false,
-          is_member: true,
+          is_member: membership.get(id) ?? true,
           context_team_id: teamId,
         },
       };
@@ -585,6 +592,9 @@ export async function startSlackEmulator(
     dmChannelId,
     setUsergroup: (id, members) => {
       usergroups.set(id, [...members]);
+    },
+    setChannelMembership: (channelId, isMember) => {
+      membership.set(canonicalChannel(channelId), isMember);
     },
     failNext: (method, fault) => {
       const times = fault.times ?? 1;

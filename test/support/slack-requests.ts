@@ -165,6 +165,8 @@ export interface BlockActionInput {
   trigger_id?: string;
   /** fields of the message that carries the button (text, blocks, user, bot_id...) */
   message?: Record<string, unknown>;
+  /** "home": the button sits on the App Home tab (a view: no channel, message or response URL). */
+  surface?: "message" | "home";
 }
 
 /** The `block_actions` payload object Slack sends for a button click. */
@@ -172,6 +174,30 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
   const channelId = input.channel_id ?? SLACK_REQUEST_DEFAULTS.channelId;
   const messageTs = input.message_ts ?? "1700000001.000100";
   const blockId = input.block_id ?? randomId("b");
+  const action = {
+    type: "button",
+    action_id: input.action_id,
+    block_id: blockId,
+    text: { type: "plain_text", text: input.action_id, emoji: true },
+    value: input.value,
+    action_ts: actionTs(),
+  };
+  if (input.surface === "home") {
+    const viewId = randomId("V");
+    return {
+      type: "block_actions",
+      user: { id: input.user_id, username: input.user_id.toLowerCase(), team_id: input.team_id },
+      api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
+      token: SLACK_REQUEST_DEFAULTS.verificationToken,
+      container: { type: "view", view_id: viewId },
+      trigger_id: input.trigger_id ?? triggerId(),
+      team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
+      enterprise: null,
+      is_enterprise_install: false,
+      view: { id: viewId, type: "home", blocks: [], private_metadata: "", callback_id: "" },
+      actions: [action],
+    };
+  }
   return {
     type: "block_actions",
     user: {
@@ -204,16 +230,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
     },
     state: { values: {} },
     response_url: input.response_url,
-    actions: [
-      {
-        type: "button",
-        action_id: input.action_id,
-        block_id: blockId,
-        text: { type: "plain_text", text: input.action_id, emoji: true },
-        value: input.value,
-        action_ts: actionTs(),
-      },
-    ],
+    actions: [action],
   };
 }
 
@@ -291,4 +308,39 @@ export function sendViewSubmission(
 ): Promise<SlackPostResult> {
   const body = new URLSearchParams({ payload: JSON.stringify(viewSubmissionPayload(input)) });
   return postSigned(eventsUrl, signingSecret, body.toString(), FORM_CONTENT_TYPE, opts);
+}
+
+export interface EventInput {
+  team_id: string;
+  /** The event itself, e.g. { type: "app_home_opened", user, tab: "home", channel } */
+  event: Record<string, unknown>;
+}
+
+/** An Events API callback (JSON body), as Slack sends it to the request URL. */
+export function sendEvent(
+  eventsUrl: string,
+  signingSecret: string,
+  input: EventInput,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  const body = JSON.stringify({
+    token: SLACK_REQUEST_DEFAULTS.verificationToken,
+    team_id: input.team_id,
+    api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
+    event: { event_ts: actionTs(), ...input.event },
+    type: "event_callback",
+    event_id: randomId("Ev"),
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: input.team_id,
+        user_id: "UBOT00001",
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+  });
+  return postSigned(eventsUrl, signingSecret, body, "application/json", opts);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { type Role, type Running, start } from "../../src/runtime.js";
@@ -11,7 +11,13 @@ import {
   startAuth0Emulator,
 } from "./auth0-emulator.js";
 import { type SlackEmulator, startSlackEmulator } from "./slack-emulator.js";
-import { sendBlockAction, sendSlashCommand } from "./slack-requests.js";
+import {
+  type SlackPostResult,
+  sendBlockAction,
+  sendEvent,
+  sendSlashCommand,
+  sendViewSubmission,
+} from "./slack-requests.js";
 
 export const TEAM_ID = "T0TEST001";
 export const APPROVAL_CHANNEL = "CAPPROVALS";
@@ -60,8 +66,12 @@ export interface Stack {
     user: string,
     action: "approve_request" | "deny_request",
     requestId: string,
-    opts?: { team?: string },
+    opts?: { team?: string; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
+  /** Clicks Deny, then submits the modal it opened with `reason`. */
+  deny(user: string, requestId: string, reason: string): Promise<SlackPostResult>;
+  /** Opens the App Home tab as `user`; resolves with the view Slack was asked to publish. */
+  openHome(user: string): Promise<{ blocks: unknown[] }>;
   /** Texts of the replies posted to a response URL. */
   replies(responseUrl: string): string[];
   /** Waits for the reply to a command that follows the immediate "Looking up…" ack. */
@@ -152,12 +162,46 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         team_id: opts?.team ?? TEAM_ID,
         action_id: action,
         value: requestId,
-        block_id: "decision",
+        block_id: `decision_${requestId}`,
         response_url: responseUrl,
         channel_id: APPROVAL_CHANNEL,
         message_ts: approval?.ts,
+        surface: opts?.surface,
       });
       return { status: res.status, responseUrl };
+    },
+    async deny(user, requestId, reason) {
+      const opened = slack.callsTo("views.open").length;
+      const click = await stack.click(user, "deny_request", requestId);
+      expect(click.status).toBe(200);
+      const call = await slack.waitFor(() => slack.callsTo("views.open")[opened], {
+        what: "the deny dialog",
+      });
+      const view = call.args.view as { callback_id: string; private_metadata: string };
+      return sendViewSubmission(eventsUrl, SIGNING_SECRET, {
+        user_id: user,
+        team_id: TEAM_ID,
+        callback_id: view.callback_id,
+        private_metadata: view.private_metadata,
+        values: { deny_reason: { reason: { type: "plain_text_input", value: reason } } },
+      });
+    },
+    async openHome(user) {
+      const published = slack.callsTo("views.publish").length;
+      const res = await sendEvent(eventsUrl, SIGNING_SECRET, {
+        team_id: TEAM_ID,
+        event: { type: "app_home_opened", user, channel: "D0HOME0001", tab: "home" },
+      });
+      expect(res.status).toBe(200);
+      const call = await slack.waitFor(
+        () =>
+          slack
+            .callsTo("views.publish")
+            .slice(published)
+            .find((c) => c.args.user_id === user),
+        { what: `the App Home of ${user}` },
+      );
+      return call.args.view as { blocks: unknown[] };
     },
     replies(responseUrl) {
       return slack.responsesTo(responseUrl).map((b) => String(b.text ?? ""));

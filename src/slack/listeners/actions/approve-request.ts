@@ -1,32 +1,86 @@
+import { errorInWords } from "../../../jobs/promote-processor.js";
 import { enqueuePromotion } from "../../../jobs/queues.js";
 import type { BotDeps } from "../../deps.js";
-import { type ButtonArgs, decide } from "./decide.js";
+import { approvalProgress } from "../../views/approval-message.js";
+import { code, escapeMrkdwn } from "../../views/text.js";
+import { refreshHome } from "../events/app-home-opened.js";
+import { type ButtonArgs, checkDecision, stateInWords, teller } from "./decide.js";
 
 /**
- * Approve: PENDING → APPROVED once, then the promotion job (jobId = request id, so even a second
- * enqueue is ignored) before anything else, so the worker starts while Slack is being updated.
+ * Approve: records this approver's approval atomically; when the quorum is reached the request
+ * becomes APPROVED once and its job (jobId = request id) is enqueued before anything else, so the
+ * worker starts while Slack is being updated.
  */
 export function approveRequest(deps: BotDeps) {
   return async (args: ButtonArgs): Promise<void> => {
-    const request = await decide(deps, args, "approve", "APPROVED");
-    if (!request) return;
+    const checked = await checkDecision(deps, args, "approve");
+    if (!checked) return;
+    const userId = args.body.user.id;
+    const tell = teller(args);
+    const log = deps.logger.child({
+      handler: "approve-request",
+      requestId: checked.id,
+      user: userId,
+    });
     try {
-      await enqueuePromotion(deps.promoteQueue, request.id);
-      await deps.outbox.updateApproval(request);
-      await deps.outbox.audit({
-        event: "approved",
-        request,
-        actorId: request.decidedBy,
-        at: request.decidedAt ?? Date.now(),
-      });
+      const result = await deps.store.approve(checked.id, userId);
+      switch (result.outcome) {
+        case "missing":
+          await tell(`:warning: Request ${code(checked.id)} no longer exists.`);
+          return;
+        case "conflict":
+          await tell(
+            `:information_source: Request ${code(checked.id)} is ${stateInWords(result.current)}. Nothing was changed.`,
+          );
+          return;
+        case "duplicate":
+          await tell(
+            `:information_source: You have already approved ${code(checked.id)}. ${approvalProgress(result.request)}`,
+          );
+          return;
+        case "recorded": {
+          const { request } = result;
+          await deps.outbox.updateApproval(request, `approval-${request.approvals.length}`);
+          await deps.outbox.audit(
+            {
+              event: "approval",
+              request,
+              actorId: userId,
+              at: (deps.now ?? Date.now)(),
+              detail: approvalProgress(request).replace(/<@(\w+)>/g, "@$1"),
+            },
+            userId,
+          );
+          await tell(
+            `:ballot_box_with_check: Your approval of ${code(request.id)} is recorded. ${approvalProgress(request)}`,
+          );
+          break;
+        }
+        case "approved": {
+          const { request } = result;
+          await enqueuePromotion(deps.promoteQueue, request.id);
+          log.info("request approved and enqueued");
+          await deps.outbox.updateApproval(request);
+          await deps.outbox.audit({
+            event: "approved",
+            request,
+            actorId: userId,
+            at: request.decidedAt ?? Date.now(),
+            detail:
+              request.requiredApprovals > 1
+                ? `Approved by ${request.approvals.length} of ${request.requiredApprovals} required.`
+                : undefined,
+          });
+          break;
+        }
+      }
+      if (args.body.container?.type === "view") await refreshHome(deps, args.client, userId);
     } catch (err) {
-      // The request is APPROVED in Redis; the worker's reconciler enqueues it if this add was lost.
-      deps.logger.error({ err, requestId: request.id }, "approved, but could not enqueue yet");
-      await args.respond({
-        response_type: "ephemeral",
-        replace_original: false,
-        text: ":warning: Approved, but the job queue is unreachable right now; the promotion will start as soon as it is back.",
-      });
+      // An APPROVED request whose job was not enqueued is picked up by the worker's reconciler.
+      log.error({ err }, "approve failed part-way");
+      await tell(
+        `:warning: Your approval of ${code(checked.id)} may not be complete: ${escapeMrkdwn(errorInWords(err))}. Check with \`/promote-connection status ${checked.id}\`.`,
+      );
     }
   };
 }

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
 import { errorInWords } from "../../../jobs/promote-processor.js";
 import { isRequestId, type PromotionRequest, type RequestState } from "../../../requests/model.js";
 import type { BotDeps } from "../../deps.js";
@@ -13,7 +14,7 @@ const STATE_WORDS: Record<RequestState, string> = {
   FAILED: "already approved (it then failed)",
   DENIED: "already denied",
   EXPIRED: "already expired",
-  CANCELLED: "already cancelled",
+  CANCELLED: "already cancelled by the requester",
 };
 
 export function stateInWords(state: RequestState): string {
@@ -21,23 +22,40 @@ export function stateInWords(state: RequestState): string {
 }
 
 /**
- * The part of Approve and Deny that must be the same: ack first, then find the request, check on
- * the server that this person may decide (refusals are audited and change nothing), then move it
- * out of PENDING atomically. Returns the moved request, or undefined when the click is answered.
+ * Tells the clicker something only they see: an ephemeral reply under the message they clicked,
+ * or, for a click on the App Home tab (which has no response URL), a direct message.
  */
-export async function decide(
+export function teller(args: Pick<ButtonArgs, "body" | "respond" | "client">) {
+  return async (text: string): Promise<void> => {
+    if (args.body.response_url) {
+      await args.respond({ response_type: "ephemeral", replace_original: false, text });
+    } else {
+      await args.client.chat.postMessage({ channel: args.body.user.id, text });
+    }
+  };
+}
+
+/** Posts a private answer for someone who is not necessarily looking at a message. */
+export async function tellUser(client: WebClient, userId: string, text: string): Promise<void> {
+  await client.chat.postMessage({ channel: userId, text });
+}
+
+/**
+ * The part of Approve and Deny that must be the same: ack first, then find the request, check on
+ * the server that this person may decide (refusals are audited and change nothing), and that it
+ * still waits for a decision. Returns the request, or undefined when the click is answered.
+ */
+export async function checkDecision(
   deps: BotDeps,
-  { ack, body, action, respond }: ButtonArgs,
+  args: ButtonArgs,
   verb: "approve" | "deny",
-  to: Extract<RequestState, "APPROVED" | "DENIED">,
 ): Promise<PromotionRequest | undefined> {
+  const { ack, body, action } = args;
   await ack();
   const userId = body.user.id;
   const requestId = action.value ?? "";
   const log = deps.logger.child({ handler: `${verb}-request`, requestId, user: userId });
-  const tell = (text: string) =>
-    respond({ response_type: "ephemeral", replace_original: false, text });
-
+  const tell = teller(args);
   try {
     if (!isRequestId(requestId)) {
       await tell(":warning: This button does not belong to a request this bot knows.");
@@ -54,32 +72,16 @@ export async function decide(
       await tell(
         `:lock: You cannot ${verb} request ${code(requestId)}: ${verdict.why}. Nothing was changed.`,
       );
-      const now = (deps.now ?? Date.now)();
-      await deps.outbox.audit(
-        {
-          event: "refused",
-          request,
-          actorId: userId,
-          at: now,
-          detail: `${verb} refused: ${verdict.why}`,
-        },
-        `${verb}.${userId}.${now}`,
-      );
+      await auditRefusal(deps, request, userId, `${verb} refused: ${verdict.why}`);
       return undefined;
     }
-    const moved = await deps.store.transition(requestId, "PENDING", to, {
-      decidedBy: userId,
-      decidedAt: (deps.now ?? Date.now)(),
-    });
-    if (!moved.ok) {
-      const state = moved.reason === "conflict" ? stateInWords(moved.current) : "gone";
+    if (request.state !== "PENDING") {
       await tell(
-        `:information_source: Request ${code(requestId)} is ${state}. Nothing was changed.`,
+        `:information_source: Request ${code(requestId)} is ${stateInWords(request.state)}. Nothing was changed.`,
       );
       return undefined;
     }
-    log.info(`request ${to.toLowerCase()}`);
-    return moved.request;
+    return request;
   } catch (err) {
     log.error({ err }, `${verb} click failed`);
     await tell(
@@ -87,4 +89,17 @@ export async function decide(
     );
     return undefined;
   }
+}
+
+export async function auditRefusal(
+  deps: BotDeps,
+  request: PromotionRequest,
+  userId: string,
+  detail: string,
+): Promise<void> {
+  const now = (deps.now ?? Date.now)();
+  await deps.outbox.audit(
+    { event: "refused", request, actorId: userId, at: now, detail },
+    `${userId}.${now}.${Math.random().toString(36).slice(2, 8)}`,
+  );
 }

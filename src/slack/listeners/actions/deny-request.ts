@@ -1,22 +1,24 @@
+import { errorInWords } from "../../../jobs/promote-processor.js";
 import type { BotDeps } from "../../deps.js";
-import { type ButtonArgs, decide } from "./decide.js";
+import { denyModal } from "../../views/deny-modal.js";
+import { code, escapeMrkdwn } from "../../views/text.js";
+import { type ButtonArgs, checkDecision, teller } from "./decide.js";
 
-/** Deny: PENDING → DENIED once; the message loses its buttons and the requester is told. */
+/**
+ * Deny: after the same checks as Approve, opens a modal asking for a reason. The denial itself
+ * happens on submission, where the checks run again (the modal may be submitted much later).
+ */
 export function denyRequest(deps: BotDeps) {
   return async (args: ButtonArgs): Promise<void> => {
-    const request = await decide(deps, args, "deny", "DENIED");
+    const request = await checkDecision(deps, args, "deny");
     if (!request) return;
     try {
-      await deps.outbox.updateApproval(request);
-      await deps.outbox.notifyRequester(request);
-      await deps.outbox.audit({
-        event: "denied",
-        request,
-        actorId: request.decidedBy,
-        at: request.decidedAt ?? Date.now(),
-      });
+      await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal(request) });
     } catch (err) {
-      deps.logger.error({ err, requestId: request.id }, "denied, but could not enqueue messages");
+      deps.logger.error({ err, requestId: request.id }, "could not open the deny dialog");
+      await teller(args)(
+        `:warning: Could not open the dialog to deny ${code(request.id)} (${escapeMrkdwn(errorInWords(err))}); please click Deny again.`,
+      );
     }
   };
 }

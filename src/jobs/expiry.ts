@@ -1,0 +1,54 @@
+import type { Job, Queue } from "bullmq";
+import type { Logger } from "../log.js";
+import type { RequestStore } from "../requests/store.js";
+import type { Outbox } from "./outbox.js";
+
+export interface ExpiryJobData {
+  requestId: string;
+}
+
+/** Schedules the end of a request's life: a delayed job that fires when it expires. */
+export async function scheduleExpiry(
+  queue: Queue<ExpiryJobData>,
+  requestId: string,
+  expiresAt: number,
+  now = Date.now(),
+): Promise<void> {
+  await queue.add(
+    "expire",
+    { requestId },
+    {
+      jobId: requestId,
+      delay: Math.max(0, expiresAt - now),
+      attempts: 10,
+      backoff: { type: "exponential", delay: 1_000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
+}
+
+/**
+ * An unanswered request becomes EXPIRED: buttons removed, requester told, audited. A request that
+ * was decided, cancelled or already approved in the meantime is left as it is.
+ */
+export function expiryProcessor(deps: { store: RequestStore; outbox: Outbox; logger: Logger }) {
+  return async (job: Job<ExpiryJobData>): Promise<string> => {
+    const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED", {
+      completedAt: Date.now(),
+    });
+    if (!moved.ok) return moved.reason === "conflict" ? moved.current : "missing";
+    const request = moved.request;
+    deps.logger.info({ requestId: request.id }, "request expired");
+    await deps.outbox.updateApproval(request);
+    await deps.outbox.notifyRequester(request);
+    await deps.outbox.audit({
+      event: "expired",
+      request,
+      actorId: undefined,
+      at: request.completedAt ?? Date.now(),
+      detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
+    });
+    return "EXPIRED";
+  };
+}
