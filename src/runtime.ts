@@ -2,7 +2,6 @@ import type { Server } from "node:http";
 import { WebClient } from "@slack/web-api";
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { collectDefaultMetrics, Registry } from "prom-client";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "./auth0/index.js";
 import type { Config } from "./config.js";
 import { closeServer, serverPort, startHealthServer } from "./http/health-server.js";
@@ -21,6 +20,7 @@ import {
 } from "./jobs/queues.js";
 import { reconcileApproved } from "./jobs/reconcile.js";
 import type { Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
 import { AuditLog } from "./requests/audit-log.js";
 import { People, RequestPolicy } from "./requests/policy.js";
 import { RequestStore } from "./requests/store.js";
@@ -48,16 +48,37 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
   const runsBot = role === "bot" || role === "all";
   const runsWorker = role === "worker" || role === "all";
   const prefix = config.redis.prefix;
-  const closers: (() => Promise<unknown>)[] = [];
+  const closers: { name: string; ms: () => number; close: () => Promise<unknown> }[] = [];
+  const onStop = (name: string, close: () => Promise<unknown>, ms: () => number = () => 3_000) =>
+    closers.push({ name, ms, close });
+  const workers: Worker[] = [];
+  let redis: Redis | undefined;
+  // Each step is bounded, so a Redis that is gone cannot hold shutdown: workers get long enough
+  // to finish an in-flight Auth0 call; anything else gets a few seconds.
   const closeAll = async () => {
-    for (const close of closers.reverse()) {
-      await close().catch((err: unknown) => logger.warn({ err }, "error while shutting down"));
+    for (const { close, name, ms } of closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger.warn({ step: name }, "shutdown step timed out; going on");
+          resolve();
+        }, ms());
+      });
+      await Promise.race([
+        close().catch((err: unknown) =>
+          logger.warn({ err, step: name }, "error while shutting down"),
+        ),
+        timeout,
+      ]);
+      clearTimeout(timer);
     }
+    redis?.disconnect();
   };
 
   try {
-    const redis: Redis = createRedis(config.redis.url, `promote-connection:${role}`);
-    closers.push(() => redis.quit());
+    const client = createRedis(config.redis.url, `promote-connection:${role}`);
+    redis = client;
+    onStop("redis", () => client.quit());
     redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
     const store = new RequestStore(redis, prefix);
 
@@ -65,17 +86,17 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     const expiryQueue = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection: redis, prefix });
     const outboxQueue = new Queue<OutboxMessage>(OUTBOX_QUEUE, { connection: redis, prefix });
     const auditQueue = new Queue<OutboxMessage>(AUDIT_QUEUE, { connection: redis, prefix });
-    closers.push(
-      () => promoteQueue.close(),
-      () => expiryQueue.close(),
-      () => outboxQueue.close(),
-      () => auditQueue.close(),
-    );
+    for (const queue of [promoteQueue, expiryQueue, outboxQueue, auditQueue]) {
+      queue.on("error", (err) =>
+        logger.warn({ err: err.message, queue: queue.name }, "queue error"),
+      );
+      onStop(`queue ${queue.name}`, () => queue.close());
+    }
     const auditLog = new AuditLog(redis, prefix, config.auditRetention);
     const outbox = new Outbox({ slack: outboxQueue, audit: auditQueue }, auditLog);
 
     const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
-    closers.push(() => transport.close());
+    onStop("auth0 transport", () => transport.close());
     const tokens = new TokenProvider({
       baseUrl: config.auth0.baseUrl,
       clientId: config.auth0.clientId,
@@ -93,8 +114,39 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       logger,
     });
 
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
+    const metrics = new Metrics({
+      get apiCalls() {
+        return auth0.apiCalls;
+      },
+      get tokenFetches() {
+        return tokens.tokenFetches;
+      },
+    });
+    metrics.watchQueues(promoteQueue, expiryQueue, outboxQueue, auditQueue);
+    outbox.onEvent((entry) => {
+      metrics.events.inc({ event: entry.event });
+      const createdAt = (entry.request as { createdAt?: number }).createdAt;
+      if ((entry.event === "approved" || entry.event === "denied") && createdAt) {
+        metrics.decisionSeconds.observe({ decision: entry.event }, (entry.at - createdAt) / 1000);
+      }
+    });
+
+    /** Every worker: logged errors, job durations in /metrics, closed on stop (waits for jobs). */
+    const track = (worker: Worker) => {
+      const observe =
+        (outcome: string) => (job: { processedOn?: number; finishedOn?: number } | undefined) => {
+          if (job?.processedOn && job.finishedOn) {
+            metrics.jobSeconds.observe(
+              { queue: worker.name, outcome },
+              (job.finishedOn - job.processedOn) / 1000,
+            );
+          }
+        };
+      worker.on("completed", observe("completed"));
+      worker.on("failed", observe("failed"));
+      worker.on("error", (err) => logger.warn({ err: err.message }, `${worker.name} worker error`));
+      workers.push(worker);
+    };
 
     // Slack writes from the outbox: no client-side 429 waiting, the outbox holds its queue instead.
     const outboxClient = new WebClient(config.slack.botToken, {
@@ -129,8 +181,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
           maxStalledCount: 5,
         },
       );
-      worker.on("error", (err) => logger.warn({ err: err.message }, `${queue.name} worker error`));
-      closers.push(() => worker.close());
+      track(worker);
     }
 
     let httpListener: ReturnType<typeof createSlackBot>["httpListener"];
@@ -157,7 +208,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       });
       httpListener = bot.httpListener;
       await bot.start();
-      closers.push(() => bot.stop());
+      onStop("slack bot", () => bot.stop());
       slackReady = async () => (await bot.app.client.auth.test()).ok === true;
     }
 
@@ -174,8 +225,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
           maxStalledCount: PROMOTE_POLICY.maxStalledCount,
         },
       );
-      worker.on("error", (err) => logger.warn({ err: err.message }, "promote worker error"));
-      closers.push(() => worker.close());
+      track(worker);
       const expiryWorker = new Worker<ExpiryJobData>(
         EXPIRY_QUEUE,
         expiryProcessor({ store, outbox, logger }),
@@ -185,8 +235,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
           concurrency: 4,
         },
       );
-      expiryWorker.on("error", (err) => logger.warn({ err: err.message }, "expiry worker error"));
-      closers.push(() => expiryWorker.close());
+      track(expiryWorker);
       const reconcile = () =>
         reconcileApproved({ store, queue: promoteQueue, outbox, logger }).catch((err: unknown) =>
           logger.warn({ err }, "reconciling approved requests failed"),
@@ -194,8 +243,16 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       void reconcile();
       const timer = setInterval(reconcile, 30_000);
       timer.unref();
-      closers.push(async () => clearInterval(timer));
+      onStop("reconciler", async () => clearInterval(timer));
     }
+
+    // Workers stop taking jobs and finish the ones they hold (an in-flight Auth0 call). Without
+    // Redis no job can finish anyway, so then there is nothing to wait for.
+    onStop(
+      "workers",
+      () => Promise.all(workers.map((w) => w.close())),
+      () => (client.status === "ready" ? 20_000 : 2_000),
+    );
 
     const server: Server = await startHealthServer({
       port: config.port,
@@ -203,11 +260,11 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       metrics,
       slackListener: httpListener,
       readinessChecks: {
-        redis: async () => (await redis.ping()) === "PONG",
+        redis: async () => (await client.ping()) === "PONG",
         ...(runsBot ? { slack: slackReady } : {}),
       },
     });
-    closers.push(() => closeServer(server));
+    onStop("http server", () => closeServer(server));
     logger.info(
       { role, port: serverPort(server), mode: config.slack.appToken ? "socket" : "http" },
       "promote-connection started",

@@ -1,69 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { doctorMain, runDoctor } from "../src/doctor.js";
 import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { freePort, type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { type SlackEmulator, startSlackEmulator } from "./support/slack-emulator.js";
 
 const APPROVALS = "CAPPROVALS";
 const AUDIT = "CAUDITLOG1";
 const SIGNING_SECRET = "doctor-signing-secret-5e1d";
 const REDIS_PASSWORD = "doctor-redis-pass-77c1";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface RedisServer {
-  port: number;
-  stop(): Promise<void>;
-}
-
-/**
- * A throwaway redis-server of this test's own, configured as the test needs (eviction policy,
- * persistence). The run's shared test Redis is left as it is: other test files use it.
- */
-async function startRedisServer(args: string[]): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "promote-connection-doctor-redis-"));
-  const proc: ChildProcess = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  proc.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const started = Date.now();
-  while (!output.includes("Ready to accept connections")) {
-    if (proc.exitCode !== null || Date.now() - started > 10_000) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`redis-server ${args.join(" ")} did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    port,
-    async stop() {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 let goodRedis: RedisServer;
 let slack: SlackEmulator;

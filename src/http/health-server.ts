@@ -6,14 +6,14 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import type { Metrics } from "../metrics.js";
 
 export interface HealthServerOptions {
   port: number;
   host?: string;
   /** Each check resolves to true when its dependency answers; /readyz is 200 only if all do. */
   readinessChecks: Record<string, () => Promise<boolean>>;
-  metrics: Registry;
+  metrics: Pick<Metrics, "text" | "contentType">;
   /** Bolt's HTTP receiver, in HTTP mode: every other path (POST /slack/events) goes to it. */
   slackListener?: RequestListener;
 }
@@ -63,7 +63,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
       return;
     }
     if (req.method === "GET" && path === "/metrics") {
-      send(res, 200, await options.metrics.metrics(), options.metrics.contentType);
+      send(res, 200, await options.metrics.text(), options.metrics.contentType);
       return;
     }
     // Bolt's listener throws on paths it does not own, so only Slack's route goes to it.

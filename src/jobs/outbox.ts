@@ -28,10 +28,17 @@ export interface OutboxQueues {
  * twice (a retried job, a restarted worker) enqueues its messages once.
  */
 export class Outbox {
+  private readonly listeners: ((entry: AuditEntry) => void)[] = [];
+
   constructor(
     private readonly queues: OutboxQueues,
     private readonly auditLog: AuditLog,
   ) {}
+
+  /** Called for every audit event once it is recorded (metrics count them). */
+  onEvent(listener: (entry: AuditEntry) => void): void {
+    this.listeners.push(listener);
+  }
 
   private async add(queue: Queue<OutboxMessage>, jobId: string, message: OutboxMessage) {
     await queue.add(message.kind, message, {
@@ -58,6 +65,7 @@ export class Outbox {
       detail: entry.detail,
       dryRun: request.dryRun,
     });
+    for (const listener of this.listeners) listener(entry);
     const { text, blocks } = auditLine(entry);
     const suffix = key ? `.${key.replace(/[^A-Za-z0-9_.-]/g, "")}` : "";
     await this.add(this.queues.audit, `${request.id}.audit.${entry.event}${suffix}`, {

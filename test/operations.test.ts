@@ -1,0 +1,105 @@
+import { request } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+import { type BotProcess, startBotProcess } from "./support/child.js";
+import { type RedisServer, startRedisServer } from "./support/redis-server.js";
+import { ACME, APPROVER, REQUESTER, type Stack, startStack } from "./support/stack.js";
+
+let stack: Stack | undefined;
+let redis: RedisServer | undefined;
+const processes: BotProcess[] = [];
+
+afterEach(async () => {
+  for (const p of processes.splice(0)) if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
+  await stack?.stop();
+  stack = undefined;
+  await redis?.stop();
+  redis = undefined;
+});
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+function base(s: Stack): string {
+  return s.eventsUrl.replace(/\/slack\/events$/, "");
+}
+
+async function promoteAcme(s: Stack): Promise<string> {
+  const { responseUrl } = await s.command(REQUESTER, ACME.id);
+  await s.waitForReply(responseUrl, /Request `req_/);
+  const requestId = await s.latestRequestId();
+  await s.click(APPROVER, "approve_request", requestId);
+  return requestId;
+}
+
+describe("health and metrics", () => {
+  it("/healthz says alive, /readyz checks Redis and Slack, /metrics counts what happened", async () => {
+    stack = await startStack();
+    const s = stack;
+    expect(await get(`${base(s)}/healthz`)).toMatchObject({ status: 200 });
+    const ready = await get(`${base(s)}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ checks: { redis: "ok", slack: "ok" } });
+
+    s.auth0.injectFault({ method: "PATCH", kind: "ratelimit", resetInSec: 1 });
+    const requestId = await promoteAcme(s);
+    await s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`promoted ${requestId}`)), {
+      timeoutMs: 15_000,
+    });
+    const metrics = (await get(`${base(s)}/metrics`)).body;
+    expect(metrics).toMatch(/promote_connection_request_events_total\{event="requested"\} 1/);
+    expect(metrics).toMatch(/promote_connection_request_events_total\{event="promoted"\} 1/);
+    expect(metrics).toMatch(/promote_connection_auth0_requests_total\{status="429"\} 1/);
+    expect(metrics).toMatch(/promote_connection_auth0_token_fetches_total 1/);
+    expect(metrics).toMatch(
+      /promote_connection_time_to_decision_seconds_count\{decision="approved"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /promote_connection_job_duration_seconds_count\{queue="promote",outcome="completed"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /bullmq_job_count\{[^}]*queue="promote"[^}]*state="completed"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(/promote_connection_process_resident_memory_bytes/);
+  });
+
+  it("/readyz fails when Redis is unreachable, while /healthz still answers", async () => {
+    redis = await startRedisServer();
+    stack = await startStack({ env: { REDIS_URL: redis.url } });
+    expect((await get(`${base(stack)}/readyz`)).status).toBe(200);
+    await redis.stop();
+    const ready = await get(`${base(stack)}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ checks: { redis: "failing" } });
+    expect((await get(`${base(stack)}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("shutting down", () => {
+  it("SIGTERM while a promotion is in flight lets it finish once, then exits 0", async () => {
+    stack = await startStack({ role: "bot" });
+    const s = stack;
+    const worker = await startBotProcess(["--role", "worker"], { ...s.env, LOG_LEVEL: "info" });
+    processes.push(worker);
+    await worker.waitForOutput(/promote-connection started/);
+
+    // Auth0 answers the PATCH slowly, so the job is mid-flight when the signal comes.
+    s.auth0.injectFault({ method: "PATCH", kind: "delay", delayMs: 2_000 });
+    const requestId = await promoteAcme(s);
+    await worker.waitForOutput(/promotion started/);
+    worker.proc.kill("SIGTERM");
+    expect(await worker.exited()).toBe(0);
+    expect(worker.output()).toMatch(/shutting down/);
+
+    const patched = s.auth0.apiRequests("PATCH");
+    expect(patched.map((r) => r.status)).toEqual([200]);
+    expect(s.auth0.connection(ACME.id)?.is_domain_connection).toBe(true);
+    // The outcome was recorded before the worker left; the bot's outbox tells everyone once.
+    await s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`promoted ${requestId}`)), {
+      timeoutMs: 15_000,
+    });
+    await s.slack.waitFor(() => s.slack.messages(REQUESTER).length === 1 || undefined);
+    expect(s.auditTexts().filter((t) => /^(promoted|failed) /.test(t))).toHaveLength(1);
+  }, 40_000);
+});
