@@ -7,11 +7,13 @@ import {
   APPROVER,
   APPROVER_2,
   AUDIT_CHANNEL,
+  ask,
   BYSTANDER,
   GROUP_APPROVER,
   REQUESTER,
   type Stack,
   startStack,
+  waitForAudit,
 } from "./support/stack.js";
 
 let stack: Stack;
@@ -25,18 +27,8 @@ function patches(s: Stack) {
 }
 
 /** Requests a promotion of ACME and returns the new request's id. */
-async function requestAcme(s: Stack, reason = "onboarding Acme"): Promise<string> {
-  const { status, responseUrl } = await s.command(REQUESTER, `${ACME.id} "${reason}"`);
-  expect(status).toBe(200);
-  await s.waitForReply(responseUrl, /Request `req_/);
-  return s.latestRequestId();
-}
-
-async function waitForAudit(s: Stack, event: string, requestId: string): Promise<string> {
-  return s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`${event} ${requestId}`)), {
-    what: `audit line "${event}" for ${requestId}`,
-    timeoutMs: 15_000,
-  });
+function requestAcme(s: Stack, reason = "onboarding Acme"): Promise<string> {
+  return ask(s, `${ACME.id} "${reason}"`);
 }
 
 describe("promoting a connection from Slack", () => {

@@ -6,11 +6,13 @@ import {
   APPROVER,
   APPROVER_2,
   AUDIT_CHANNEL,
+  ask,
   BYSTANDER,
   REQUESTER,
   type Stack,
   type StackOptions,
   startStack,
+  waitForAudit,
 } from "./support/stack.js";
 
 let stack: Stack;
@@ -24,22 +26,8 @@ async function boot(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
-/** Asks for a change as REQUESTER and returns the new request's id. */
-async function ask(s: Stack, text: string, user = REQUESTER): Promise<string> {
-  const { responseUrl } = await s.command(user, text);
-  await s.waitForReply(responseUrl, /Request `req_/);
-  return s.latestRequestId();
-}
-
 function auditOf(s: Stack, requestId: string): string[] {
   return s.auditTexts().filter((t) => t.split(" ")[1] === requestId);
-}
-
-async function waitForAudit(s: Stack, event: string, requestId: string, timeoutMs = 15_000) {
-  return s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`${event} ${requestId}`)), {
-    what: `audit line "${event}" for ${requestId}`,
-    timeoutMs,
-  });
 }
 
 function latestApproval(s: Stack): string {

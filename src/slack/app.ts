@@ -47,57 +47,41 @@ export interface SlackBot {
 export function createSlackBot(deps: BotDeps): SlackBot {
   const { config, logger } = deps;
   const boltLogger = slackLogger(logger, "bolt");
-  const clientOptions = webClientOptions(config, logger);
-  if (config.slack.appToken) {
-    const receiver = new SocketModeReceiver({
-      appToken: config.slack.appToken,
-      logger: boltLogger,
-      // The health server listens on PORT; Bolt must not open its own.
-      customRoutes: [],
-    });
-    const app = new App({
-      token: config.slack.botToken,
-      receiver,
-      logger: boltLogger,
-      clientOptions,
-      deferInitialization: true,
-    });
-    registerListeners(app, deps);
-    return {
-      app,
-      httpListener: undefined,
-      start: async () => {
-        await app.init();
-        await app.start();
-      },
-      stop: async () => {
-        await app.stop();
-      },
-    };
-  }
-  const receiver = new HTTPReceiver({
-    signingSecret: config.slack.signingSecret ?? "",
-    endpoints: "/slack/events",
-    logger: boltLogger,
-    // Ack first, work after: Slack gets its answer before any Auth0 or Redis call.
-    processBeforeResponse: false,
-  });
+  const socketMode = Boolean(config.slack.appToken);
+  const receiver = config.slack.appToken
+    ? new SocketModeReceiver({
+        appToken: config.slack.appToken,
+        logger: boltLogger,
+        // The health server listens on PORT; Bolt must not open its own.
+        customRoutes: [],
+      })
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret ?? "",
+        endpoints: "/slack/events",
+        logger: boltLogger,
+        // Ack first, work after: Slack gets its answer before any Auth0 or Redis call.
+        processBeforeResponse: false,
+      });
   // Deferred, so an unreachable Slack or a revoked token is an error start() reports, not a crash
   // inside Bolt's constructor.
   const app = new App({
     token: config.slack.botToken,
     receiver,
     logger: boltLogger,
-    clientOptions,
+    clientOptions: webClientOptions(config, logger),
     deferInitialization: true,
   });
   registerListeners(app, deps);
   return {
     app,
-    httpListener: receiver.requestListener,
+    // In HTTP mode our own server (health routes too) hands Slack's requests to Bolt.
+    httpListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
     start: async () => {
       await app.init();
+      if (socketMode) await app.start();
     },
-    stop: async () => {},
+    stop: async () => {
+      if (socketMode) await app.stop();
+    },
   };
 }

@@ -235,3 +235,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   return stack;
 }
+
+/** Asks for a change as `user` (REQUESTER by default) and returns the new request's id. */
+export async function ask(s: Stack, text: string, user = REQUESTER): Promise<string> {
+  const { status, responseUrl } = await s.command(user, text);
+  expect(status).toBe(200);
+  await s.waitForReply(responseUrl, /Request `req_/);
+  return s.latestRequestId();
+}
+
+/** Waits for the audit line of `event` for a request and returns its text. */
+export async function waitForAudit(
+  s: Stack,
+  event: string,
+  requestId: string,
+  timeoutMs = 15_000,
+): Promise<string> {
+  return s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`${event} ${requestId}`)), {
+    what: `audit line "${event}" for ${requestId}`,
+    timeoutMs,
+  });
+}
