@@ -183,20 +183,6 @@ const envSchema = z
       .default("info"),
   })
   .superRefine((env, ctx) => {
-    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["SLACK_SIGNING_SECRET"],
-        message: "is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
-      });
-    }
-    if (env.APPROVER_USER_IDS.length === 0 && !env.APPROVER_USERGROUP_ID) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["APPROVER_USER_IDS"],
-        message: "or APPROVER_USERGROUP_ID must name at least one approver",
-      });
-    }
     if (!env.APPROVER_USERGROUP_ID && env.APPROVER_USER_IDS.length > 0) {
       // The requester never approves their own request, so a quorum needs that many others.
       const others = env.APPROVER_USER_IDS.length;
@@ -253,15 +239,31 @@ export class ConfigError extends Error {
   }
 }
 
+/** Rules across variables, checked on the raw text so they are reported with all the others. */
+function missingCombinations(env: NodeJS.ProcessEnv): string[] {
+  const set = (name: string) => Boolean(env[name]?.trim());
+  const problems: string[] = [];
+  if (!set("SLACK_APP_TOKEN") && !set("SLACK_SIGNING_SECRET")) {
+    problems.push(
+      "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+    );
+  }
+  if (!set("APPROVER_USER_IDS") && !set("APPROVER_USERGROUP_ID")) {
+    problems.push("APPROVER_USER_IDS or APPROVER_USERGROUP_ID must name at least one approver");
+  }
+  return problems;
+}
+
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+  const combinations = missingCombinations(env);
+  if (!parsed.success || combinations.length > 0) {
+    const problems = (parsed.error?.issues ?? []).map((issue) => {
       const name = issue.path.length > 0 ? String(issue.path[0]) : "environment";
       return `${name} ${issue.message}`;
     });
-    throw new ConfigError([...new Set(problems)]);
+    throw new ConfigError([...new Set([...problems, ...combinations])]);
   }
   const e = parsed.data;
   const auth0Base = e.AUTH0_DOMAIN.origin;

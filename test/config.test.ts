@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseDuration } from "../src/config.js";
+import { startBotProcess } from "./support/child.js";
+
+const GOOD = {
+  SLACK_BOT_TOKEN: "xoxb-1-2-abc",
+  SLACK_SIGNING_SECRET: "secret",
+  APPROVAL_CHANNEL_ID: "C0APPROVE1",
+  AUDIT_CHANNEL_ID: "C0AUDIT001",
+  APPROVER_USER_IDS: "U0APPROVE1, U0APPROVE2",
+  AUTH0_DOMAIN: "acme.us.auth0.com",
+  AUTH0_CLIENT_ID: "client",
+  AUTH0_CLIENT_SECRET: "client-secret",
+};
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("fills in the documented defaults", () => {
+    const config = loadConfig(GOOD);
+    expect(config.auth0.baseUrl).toBe("https://acme.us.auth0.com");
+    expect(config.auth0.audience).toBe("https://acme.us.auth0.com/api/v2/");
+    expect(config.slack.apiUrl).toBe("https://slack.com/api/");
+    expect(config.redis.url).toBe("redis://127.0.0.1:6379");
+    expect(config.port).toBe(3000);
+    expect(config.approvers.userIds).toEqual(["U0APPROVE1", "U0APPROVE2"]);
+    expect(config.policy).toEqual({
+      requiredApprovals: 1,
+      requestTtlMs: 24 * 3600_000,
+      maxOpenRequestsPerUser: 5,
+      allowedTeamIds: [],
+      dryRun: false,
+    });
+  });
+
+  it("names every missing or malformed variable, one line each", () => {
+    const lines = problems({
+      SLACK_BOT_TOKEN: "xoxp-user-token",
+      AUDIT_CHANNEL_ID: "general",
+      AUTH0_DOMAIN: "http://acme.us.auth0.com",
+      REQUEST_TTL: "tomorrow",
+      DRY_RUN: "maybe",
+      PORT: "eighty",
+    });
+    const named = (v: string) => lines.find((l) => l.startsWith(`${v} `));
+    expect(named("SLACK_BOT_TOKEN")).toMatch(/xoxb-/);
+    expect(named("APPROVAL_CHANNEL_ID")).toMatch(/required/);
+    expect(named("AUDIT_CHANNEL_ID")).toMatch(/channel id/);
+    expect(named("AUTH0_DOMAIN")).toMatch(/https/);
+    expect(named("AUTH0_CLIENT_ID")).toMatch(/required/);
+    expect(named("AUTH0_CLIENT_SECRET")).toMatch(/required/);
+    expect(named("SLACK_SIGNING_SECRET")).toMatch(/SLACK_APP_TOKEN/);
+    expect(named("APPROVER_USER_IDS")).toMatch(/APPROVER_USERGROUP_ID/);
+    expect(named("REQUEST_TTL")).toMatch(/24h/);
+    expect(named("DRY_RUN")).toMatch(/true or false/);
+    expect(named("PORT")).toBeDefined();
+  });
+
+  it("accepts http:// only for loopback emulators", () => {
+    expect(loadConfig({ ...GOOD, AUTH0_DOMAIN: "http://127.0.0.1:4000" }).auth0.baseUrl).toBe(
+      "http://127.0.0.1:4000",
+    );
+    expect(loadConfig({ ...GOOD, SLACK_API_URL: "http://localhost:5000/api" }).slack.apiUrl).toBe(
+      "http://localhost:5000/api/",
+    );
+    expect(problems({ ...GOOD, SLACK_API_URL: "http://10.0.0.5/api/" })[0]).toMatch(
+      /^SLACK_API_URL .*https/,
+    );
+  });
+
+  it("refuses a quorum larger than the approvers who could meet it", () => {
+    expect(problems({ ...GOOD, REQUIRED_APPROVALS: "3" })[0]).toMatch(
+      /^REQUIRED_APPROVALS .*only 2/,
+    );
+  });
+
+  it("reads durations", () => {
+    expect(parseDuration("45s")).toBe(45_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("2d")).toBe(172_800_000);
+    expect(parseDuration("10")).toBeUndefined();
+    expect(parseDuration("0s")).toBeUndefined();
+  });
+
+  it("npm start with a bad environment prints one line per problem and exits 1", async () => {
+    const bot = await startBotProcess([], {
+      REDIS_URL: "redis://127.0.0.1:1",
+      SLACK_BOT_TOKEN: "nope",
+    });
+    expect(await bot.exited()).toBe(1);
+    const out = bot.output();
+    expect(out).toMatch(/cannot start/);
+    expect(out).toMatch(/✗ SLACK_BOT_TOKEN must start with xoxb-/);
+    expect(out).toMatch(/✗ AUTH0_DOMAIN is required/);
+    expect(out).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  });
+});
