@@ -18,7 +18,7 @@ import {
   type PromoteJobData,
   workerConnection,
 } from "./jobs/queues.js";
-import { reconcileApproved } from "./jobs/reconcile.js";
+import { reconcileApproved, reconcilePending } from "./jobs/reconcile.js";
 import type { Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { AuditLog } from "./requests/audit-log.js";
@@ -236,10 +236,15 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         },
       );
       track(expiryWorker);
-      const reconcile = () =>
-        reconcileApproved({ store, queue: promoteQueue, outbox, logger }).catch((err: unknown) =>
-          logger.warn({ err }, "reconciling approved requests failed"),
-        );
+      const reconcileDeps = { store, queue: promoteQueue, expiryQueue, outbox, logger };
+      const reconcile = async () => {
+        try {
+          await reconcileApproved(reconcileDeps);
+          await reconcilePending(reconcileDeps);
+        } catch (err) {
+          logger.warn({ err }, "reconciling requests with their jobs failed");
+        }
+      };
       void reconcile();
       const timer = setInterval(reconcile, 30_000);
       timer.unref();

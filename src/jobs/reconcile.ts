@@ -1,6 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../log.js";
 import type { RequestStore } from "../requests/store.js";
+import { type ExpiryJobData, scheduleExpiry } from "./expiry.js";
 import type { Outbox } from "./outbox.js";
 import { announceOutcome } from "./promote-processor.js";
 import { enqueuePromotion, type PromoteJobData } from "./queues.js";
@@ -8,9 +9,26 @@ import { enqueuePromotion, type PromoteJobData } from "./queues.js";
 export interface ReconcileDeps {
   store: RequestStore;
   queue: Queue<PromoteJobData>;
+  expiryQueue: Queue<ExpiryJobData>;
   outbox: Outbox;
   logger: Logger;
   now?: () => number;
+}
+
+/**
+ * Every pending request must have its expiry job (the bot schedules it right after creating the
+ * request, and could die in between); a missing one is scheduled again (same jobId).
+ */
+export async function reconcilePending(deps: ReconcileDeps): Promise<void> {
+  const now = (deps.now ?? Date.now)();
+  for (const id of await deps.store.idsInState("PENDING", 1_000)) {
+    const request = await deps.store.get(id);
+    if (!request || request.createdAt > now - 10_000) continue;
+    if (!(await deps.expiryQueue.getJob(id))) {
+      deps.logger.warn({ requestId: id }, "pending request had no expiry job; scheduling it");
+      await scheduleExpiry(deps.expiryQueue, id, request.expiresAt, now);
+    }
+  }
 }
 
 /**
