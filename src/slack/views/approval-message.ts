@@ -147,7 +147,7 @@ export function approvalMessage(request: PromotionRequest): SlackMessage {
         mrkdwn(`*Connection*\n${code(request.connectionName)}`),
         mrkdwn(`*ID*\n${code(request.connectionId)}`),
         mrkdwn(`*Strategy*\n${code(request.strategy)}`),
-        mrkdwn(`*Domain-level now*\n${request.wasDomainConnection ? "Yes" : "No"}`),
+        mrkdwn(`*Domain-level when asked*\n${request.wasDomainConnection ? "Yes" : "No"}`),
       ],
     },
     {

@@ -58,9 +58,8 @@ export function approveRequest(deps: BotDeps) {
         }
         case "approved": {
           const { request } = result;
-          await enqueuePromotion(deps.promoteQueue, request.id);
-          log.info("request approved and enqueued");
-          await deps.outbox.updateApproval(request);
+          // The audit line is recorded first so that it always precedes the worker's outcome
+          // line; then the job, before the message update, so the worker starts at once.
           await deps.outbox.audit({
             event: "approved",
             request,
@@ -71,6 +70,9 @@ export function approveRequest(deps: BotDeps) {
                 ? `Approved by ${request.approvals.length} of ${request.requiredApprovals} required.`
                 : undefined,
           });
+          await enqueuePromotion(deps.promoteQueue, request.id);
+          log.info("request approved and enqueued");
+          await deps.outbox.updateApproval(request);
           break;
         }
       }
