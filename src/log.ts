@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { pino } from "pino";
 
 /**
@@ -66,6 +67,16 @@ const REDACT_PATHS = [
 
 export type Logger = pino.Logger;
 
+const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
+/**
+ * Runs `fn` with a request id that every log line written inside it carries, however deep the
+ * call (the Auth0 client, the Slack client), without passing loggers around.
+ */
+export function withRequestId<T>(requestId: string, fn: () => T): T {
+  return requestContext.run({ requestId }, fn);
+}
+
 export interface LoggerOptions {
   level?: string;
   /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
@@ -79,6 +90,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? "info",
     base: { service: "promote-connection" },
     redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
+    mixin: () => requestContext.getStore() ?? {},
     hooks: {
       // Secrets inside free text (error messages, URLs) are not reachable by path redaction.
       logMethod(args, method) {

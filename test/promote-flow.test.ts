@@ -241,6 +241,11 @@ describe("promoting a connection from Slack", () => {
     await waitForAudit(stack, "promoted", requestId);
     const logs = stack.logs.join("\n");
     expect(logs).toContain(requestId);
+    // Every line about the request carries its id, even the Auth0 client's, deep in the worker.
+    const patchLine = stack.logs
+      .map((l) => JSON.parse(l) as { msg?: string; method?: string; requestId?: string })
+      .find((l) => l.msg === "Auth0 Management API call" && l.method === "PATCH");
+    expect(patchLine?.requestId).toBe(requestId);
     expect(logs).not.toContain(stack.env.AUTH0_CLIENT_SECRET);
     expect(logs).not.toContain(stack.env.SLACK_BOT_TOKEN);
     expect(logs).not.toContain(stack.env.SLACK_SIGNING_SECRET);

@@ -183,7 +183,8 @@ describe("the audit trail", () => {
     await waitForAudit(stack, "requested", requestId);
     stack.slack.failNext("chat.postMessage", { times: 2, ratelimited: { retryAfterSec: 1 } });
     stack.slack.failNext("chat.postMessage", { times: 2, status: 500 });
-    await stack.click(BYSTANDER, "approve_request", requestId);
+    const refused = await stack.click(BYSTANDER, "approve_request", requestId);
+    await stack.waitForReply(refused.responseUrl, /cannot approve/);
     await stack.click(APPROVER, "approve_request", requestId);
     await waitForAudit(stack, "promoted", requestId, 25_000);
     expect(auditOf(stack, requestId).map((t) => t.split(" ")[0])).toEqual([

@@ -1,5 +1,5 @@
 import type { Job, Queue } from "bullmq";
-import type { Logger } from "../log.js";
+import { type Logger, withRequestId } from "../log.js";
 import type { RequestStore } from "../requests/store.js";
 import type { Outbox } from "./outbox.js";
 
@@ -33,22 +33,28 @@ export async function scheduleExpiry(
  * was decided, cancelled or already approved in the meantime is left as it is.
  */
 export function expiryProcessor(deps: { store: RequestStore; outbox: Outbox; logger: Logger }) {
-  return async (job: Job<ExpiryJobData>): Promise<string> => {
-    const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED", {
-      completedAt: Date.now(),
-    });
-    if (!moved.ok) return moved.reason === "conflict" ? moved.current : "missing";
-    const request = moved.request;
-    deps.logger.info({ requestId: request.id }, "request expired");
-    await deps.outbox.updateApproval(request);
-    await deps.outbox.notifyRequester(request);
-    await deps.outbox.audit({
-      event: "expired",
-      request,
-      actorId: undefined,
-      at: request.completedAt ?? Date.now(),
-      detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
-    });
-    return "EXPIRED";
-  };
+  return (job: Job<ExpiryJobData>): Promise<string> =>
+    withRequestId(job.data.requestId, () => expire(deps, job));
+}
+
+async function expire(
+  deps: { store: RequestStore; outbox: Outbox; logger: Logger },
+  job: Job<ExpiryJobData>,
+): Promise<string> {
+  const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED", {
+    completedAt: Date.now(),
+  });
+  if (!moved.ok) return moved.reason === "conflict" ? moved.current : "missing";
+  const request = moved.request;
+  deps.logger.info("request expired");
+  await deps.outbox.updateApproval(request);
+  await deps.outbox.notifyRequester(request);
+  await deps.outbox.audit({
+    event: "expired",
+    request,
+    actorId: undefined,
+    at: request.completedAt ?? Date.now(),
+    detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
+  });
+  return "EXPIRED";
 }

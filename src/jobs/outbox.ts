@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import { ErrorCode, type WebClient } from "@slack/web-api";
 import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
-import type { Logger } from "../log.js";
+import { type Logger, withRequestId } from "../log.js";
 import type { AuditLog } from "../requests/audit-log.js";
 import type { PromotionRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
@@ -147,22 +147,25 @@ export function slackRetryDelayMs(err: unknown, attempt: number): number | undef
  * so one bad message cannot block the rest.
  */
 export function outboxProcessor(deps: OutboxDeliveryDeps) {
-  return async (job: Job<OutboxMessage>): Promise<void> => {
-    const message = job.data;
-    const log = deps.logger.child({ requestId: message.requestId, outbox: message.kind });
-    try {
-      await deliver(deps, message);
-    } catch (err) {
-      const delay = slackRetryDelayMs(err, job.attemptsStarted);
-      if (delay !== undefined) {
-        log.warn({ err, retryInMs: delay }, "Slack write failed; holding the outbox and retrying");
-        await deps.queue.rateLimit(delay);
-        throw new RateLimitError();
-      }
-      log.error({ err, message }, "Slack write failed permanently; skipped");
-      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+  return (job: Job<OutboxMessage>): Promise<void> =>
+    withRequestId(job.data.requestId, () => deliverOrHold(deps, job));
+}
+
+async function deliverOrHold(deps: OutboxDeliveryDeps, job: Job<OutboxMessage>): Promise<void> {
+  const message = job.data;
+  const log = deps.logger.child({ outbox: message.kind });
+  try {
+    await deliver(deps, message);
+  } catch (err) {
+    const delay = slackRetryDelayMs(err, job.attemptsStarted);
+    if (delay !== undefined) {
+      log.warn({ err, retryInMs: delay }, "Slack write failed; holding the outbox and retrying");
+      await deps.queue.rateLimit(delay);
+      throw new RateLimitError();
     }
-  };
+    log.error({ err, message }, "Slack write failed permanently; skipped");
+    throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 async function deliver(deps: OutboxDeliveryDeps, message: OutboxMessage): Promise<void> {

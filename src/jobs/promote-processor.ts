@@ -1,6 +1,6 @@
 import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
 import type { Connection, ManagementClient } from "../auth0/management.js";
-import type { Logger } from "../log.js";
+import { type Logger, withRequestId } from "../log.js";
 import type { PromotionRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
 import type { Outbox } from "./outbox.js";
@@ -48,59 +48,62 @@ function isRateLimited(err: unknown): err is Auth0ErrorLike {
  * point: the PATCH is idempotent and the outcome transition happens once.
  */
 export function promoteProcessor(deps: PromoteDeps) {
-  const now = deps.now ?? Date.now;
-  return async (job: Job<PromoteJobData>): Promise<string> => {
-    const { requestId } = job.data;
-    const log = deps.logger.child({ requestId, jobId: job.id, attempt: job.attemptsStarted });
-    const request = await deps.store.get(requestId);
-    if (!request) throw new UnrecoverableError(`request ${requestId} does not exist`);
-    if (request.state === "DONE" || request.state === "FAILED") {
-      // A previous run recorded the outcome and died before telling anyone: finish telling.
-      await announceOutcome(deps, request);
-      return request.state;
-    }
-    if (request.state !== "APPROVED") {
-      throw new UnrecoverableError(`request ${requestId} is ${request.state}, not APPROVED`);
-    }
+  return (job: Job<PromoteJobData>): Promise<string> =>
+    withRequestId(job.data.requestId, () => runPromotion(deps, job));
+}
 
-    const target = request.action === "promote";
-    log.info({ connectionId: request.connectionId, action: request.action }, "promotion started");
-    let outcome: string;
-    try {
-      const current = await deps.auth0.getConnection(request.connectionId);
-      if (request.dryRun) {
-        outcome = dryRunWords(current, target);
-      } else {
-        const after =
-          current.is_domain_connection === target
-            ? current
-            : await deps.auth0.setDomainLevel(current, target);
-        outcome = changedWords(after, target);
-      }
-      log.info({ connectionId: request.connectionId, dryRun: request.dryRun }, outcome);
-    } catch (err) {
-      if (isRateLimited(err) && job.attemptsStarted <= PROMOTE_POLICY.maxRateLimitWaits) {
-        const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
-        log.warn(
-          { waitMs: wait },
-          "Auth0 rate limit reached; holding the promote queue until it resets",
-        );
-        await deps.queue.rateLimit(wait);
-        throw new RateLimitError();
-      }
-      const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
-      if (isRetryable(err) && !isRateLimited(err) && attemptsLeft > 0) {
-        log.warn({ err, attemptsLeft }, "promotion failed; will retry");
-        throw err;
-      }
-      const reason = errorInWords(err);
-      log.error({ err }, "promotion failed for good");
-      await finish(deps, request, "FAILED", reason, now());
-      throw new UnrecoverableError(reason);
+async function runPromotion(deps: PromoteDeps, job: Job<PromoteJobData>): Promise<string> {
+  const now = deps.now ?? Date.now;
+  const { requestId } = job.data;
+  const log = deps.logger.child({ jobId: job.id, attempt: job.attemptsStarted });
+  const request = await deps.store.get(requestId);
+  if (!request) throw new UnrecoverableError(`request ${requestId} does not exist`);
+  if (request.state === "DONE" || request.state === "FAILED") {
+    // A previous run recorded the outcome and died before telling anyone: finish telling.
+    await announceOutcome(deps, request);
+    return request.state;
+  }
+  if (request.state !== "APPROVED") {
+    throw new UnrecoverableError(`request ${requestId} is ${request.state}, not APPROVED`);
+  }
+
+  const target = request.action === "promote";
+  log.info({ connectionId: request.connectionId, action: request.action }, "promotion started");
+  let outcome: string;
+  try {
+    const current = await deps.auth0.getConnection(request.connectionId);
+    if (request.dryRun) {
+      outcome = dryRunWords(current, target);
+    } else {
+      const after =
+        current.is_domain_connection === target
+          ? current
+          : await deps.auth0.setDomainLevel(current, target);
+      outcome = changedWords(after, target);
     }
-    await finish(deps, request, "DONE", outcome, now());
-    return "DONE";
-  };
+    log.info({ connectionId: request.connectionId, dryRun: request.dryRun }, outcome);
+  } catch (err) {
+    if (isRateLimited(err) && job.attemptsStarted <= PROMOTE_POLICY.maxRateLimitWaits) {
+      const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
+      log.warn(
+        { waitMs: wait },
+        "Auth0 rate limit reached; holding the promote queue until it resets",
+      );
+      await deps.queue.rateLimit(wait);
+      throw new RateLimitError();
+    }
+    const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+    if (isRetryable(err) && !isRateLimited(err) && attemptsLeft > 0) {
+      log.warn({ err, attemptsLeft }, "promotion failed; will retry");
+      throw err;
+    }
+    const reason = errorInWords(err);
+    log.error({ err }, "promotion failed for good");
+    await finish(deps, request, "FAILED", reason, now());
+    throw new UnrecoverableError(reason);
+  }
+  await finish(deps, request, "DONE", outcome, now());
+  return "DONE";
 }
 
 function changedWords(connection: Connection, target: boolean): string {

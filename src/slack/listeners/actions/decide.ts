@@ -69,10 +69,10 @@ export async function checkDecision(
     const verdict = await deps.policy.mayDecide(userId, request);
     if (!verdict.allowed) {
       log.warn({ why: verdict.why }, `refused ${verb} click`);
+      await auditRefusal(deps, request, userId, `${verb} refused: ${verdict.why}`);
       await tell(
         `:lock: You cannot ${verb} request ${code(requestId)}: ${verdict.why}. Nothing was changed.`,
       );
-      await auditRefusal(deps, request, userId, `${verb} refused: ${verdict.why}`);
       return undefined;
     }
     if (request.state !== "PENDING") {

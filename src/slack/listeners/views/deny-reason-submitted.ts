@@ -25,10 +25,10 @@ export function denyReasonSubmitted(deps: BotDeps) {
       }
       const verdict = await deps.policy.mayDecide(userId, request);
       if (!verdict.allowed) {
+        await auditRefusal(deps, request, userId, `deny refused: ${verdict.why}`);
         await tell(
           `:lock: You cannot deny request ${code(requestId)}: ${verdict.why}. Nothing was changed.`,
         );
-        await auditRefusal(deps, request, userId, `deny refused: ${verdict.why}`);
         return;
       }
       const reason = (
