@@ -209,7 +209,15 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       httpListener = bot.httpListener;
       await bot.start();
       onStop("slack bot", () => bot.stop());
-      slackReady = async () => (await bot.app.client.auth.test()).ok === true;
+      // Probes may come every few seconds; auth.test is rate-limited, so a good answer is kept
+      // for 30 s (a failing one is asked again next time).
+      let slackOkAt = 0;
+      slackReady = async () => {
+        if (Date.now() - slackOkAt < 30_000) return true;
+        const ok = (await bot.app.client.auth.test()).ok === true;
+        if (ok) slackOkAt = Date.now();
+        return ok;
+      };
     }
 
     if (runsWorker) {
