@@ -11,6 +11,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
   /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g,
   /(client_secret|access_token|refresh_token|assertion)=[^&\s"]+/gi,
+  // A response_url lets whoever holds it post into the conversation for 30 minutes.
+  /https:\/\/hooks\.slack\.com\/[^\s"']+/g,
 ];
 
 /** Replaces anything that looks like a credential with [REDACTED]. */

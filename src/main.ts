@@ -74,8 +74,15 @@ async function main(): Promise<void> {
     await running?.stop();
     await embeddedRedis?.stop();
     logger.info("stopped");
-    process.exit(0);
+    process.exit(process.exitCode ?? 0);
   };
+  // A failure nothing awaited (e.g. Socket Mode unable to reconnect with a revoked token): say
+  // so and exit non-zero, so the supervisor restarts the bot rather than leaving it deaf.
+  process.on("unhandledRejection", (err) => {
+    logger.fatal({ err }, "unexpected failure; exiting so that the bot is restarted");
+    process.exitCode = 1;
+    void shutdown("unhandledRejection");
+  });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 

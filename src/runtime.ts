@@ -213,6 +213,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       // for 30 s (a failing one is asked again next time).
       let slackOkAt = 0;
       slackReady = async () => {
+        if (!bot.connected()) return false;
         if (Date.now() - slackOkAt < 30_000) return true;
         const ok = (await bot.app.client.auth.test()).ok === true;
         if (ok) slackOkAt = Date.now();

@@ -142,6 +142,14 @@ export function slashCommandBody(input: SlashCommandInput): string {
   return form.toString();
 }
 
+/**
+ * The same fields as a JSON object: the `payload` of a Socket Mode `slash_commands` envelope
+ * (Slack sends them there as strings too).
+ */
+export function slashCommandPayload(input: SlashCommandInput): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(slashCommandBody(input)));
+}
+
 export function sendSlashCommand(
   eventsUrl: string,
   signingSecret: string,
@@ -316,14 +324,12 @@ export interface EventInput {
   event: Record<string, unknown>;
 }
 
-/** An Events API callback (JSON body), as Slack sends it to the request URL. */
-export function sendEvent(
-  eventsUrl: string,
-  signingSecret: string,
-  input: EventInput,
-  opts?: SendOptions,
-): Promise<SlackPostResult> {
-  const body = JSON.stringify({
+/**
+ * An Events API `event_callback` object: the JSON body Slack posts to the request URL, and the
+ * `payload` of a Socket Mode `events_api` envelope.
+ */
+export function eventCallbackPayload(input: EventInput): Record<string, unknown> {
+  return {
     token: SLACK_REQUEST_DEFAULTS.verificationToken,
     team_id: input.team_id,
     api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
@@ -341,6 +347,16 @@ export function sendEvent(
       },
     ],
     is_ext_shared_channel: false,
-  });
+  };
+}
+
+/** An Events API callback (JSON body), as Slack sends it to the request URL. */
+export function sendEvent(
+  eventsUrl: string,
+  signingSecret: string,
+  input: EventInput,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  const body = JSON.stringify(eventCallbackPayload(input));
   return postSigned(eventsUrl, signingSecret, body, "application/json", opts);
 }

@@ -11,10 +11,25 @@
  *   (429 + `Retry-After`, or any HTTP status).
  *
  * `POST /response/<id>` is a response_url sink: Bolt's `respond()` posts JSON there.
+ *
+ * Socket Mode, as `@slack/socket-mode` speaks it:
+ * - `apps.connections.open` with the app-level token (`Authorization: Bearer xapp-...`) answers
+ *   `{ok:true, url:"ws://127.0.0.1:PORT/socket-mode/<ticket>"}`; a ticket opens one connection.
+ *   The bot token there is `not_allowed_token_type`, as the app token is for every other method.
+ * - on connect the server sends `{"type":"hello",...}`; envelopes are
+ *   `{envelope_id, type: "slash_commands"|"interactive"|"events_api", payload,
+ *   accepts_response_payload}` and the app acks each with `{envelope_id, payload?}` on the socket.
+ *   Pings are answered with pongs (the client gives up after a few unanswered ones);
+ *   `{"type":"disconnect","reason":...}` asks the app to reconnect.
+ * The WebSocket server is the `ws` package, a dev dependency: it is loaded on the first
+ * connection, so `npm run demo` (HTTP mode) runs where only production dependencies are installed.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { WebSocket, WebSocketServer } from "ws";
 
 export interface SlackCall {
   method: string;
@@ -48,6 +63,49 @@ export interface SlackEmulatorOptions {
   teamId?: string;
   /** usergroup id -> member user ids */
   usergroups?: Record<string, string[]>;
+  /** default "xapp-1-A0TEST001-1-emulated"; the only token `apps.connections.open` accepts */
+  appToken?: string;
+}
+
+export type SocketEnvelopeType = "slash_commands" | "interactive" | "events_api";
+
+/** What the app sent back on the socket for an envelope. */
+export interface SocketAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface SocketEnvelopeRecord {
+  envelope_id: string;
+  type: SocketEnvelopeType;
+  payload: Record<string, unknown>;
+  accepts_response_payload: boolean;
+  /** the connection it was sent on */
+  connectionId: string;
+  sentAt: number;
+  ack?: SocketAck;
+  ackedAt?: number;
+}
+
+export interface SocketConnectionRecord {
+  /** the ticket in the URL `apps.connections.open` returned */
+  id: string;
+  openedAt: number;
+  closedAt?: number;
+  closeCode?: number;
+}
+
+export interface SendEnvelopeOptions {
+  /**
+   * Default as Slack sends it: true for slash commands and for view submissions, false for block
+   * actions and Events API events.
+   */
+  acceptsResponsePayload?: boolean;
+  /** How long to wait for the ack; default 3000 ms, Slack's own deadline. */
+  timeoutMs?: number;
+  /** events_api only: `retry_attempt` and `retry_reason` (default 0 and "") */
+  retryAttempt?: number;
+  retryReason?: string;
 }
 
 export type SlackFault = { times?: number } & (
@@ -107,9 +165,38 @@ export interface SlackEmulator {
     predicate: () => T | undefined | null | false,
     opts?: { timeoutMs?: number; what?: string },
   ): Promise<T>;
-  /** clear calls, responses, messages, views, faults (usergroups are kept) */
+  /** clear calls, responses, messages, views, faults, envelopes (usergroups are kept) */
   reset(): void;
+  /** Closes every socket (without a close handshake) and the server. */
   close(): Promise<void>;
+
+  /** The app-level token (xapp-...) `apps.connections.open` accepts: what SLACK_APP_TOKEN gets. */
+  appToken: string;
+  /** Whether a Socket Mode connection is open (the hello has been sent on it). */
+  socketConnected(): boolean;
+  /** Every Socket Mode connection, in the order they opened. */
+  socketConnections: SocketConnectionRecord[];
+  /** Resolves with the newest open connection once one is open; throws after timeoutMs (5000). */
+  waitForSocket(opts?: { timeoutMs?: number }): Promise<SocketConnectionRecord>;
+  /**
+   * Resolves once no connection is open (at least one having opened); throws after timeoutMs
+   * (5000).
+   */
+  waitForSocketClosed(opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Sends an envelope on the newest open connection and resolves with the app's ack for it.
+   * Rejects at once if no connection is open, or when no ack arrives within the deadline (3 s by
+   * default, as Slack allows) or the connection closes first.
+   */
+  sendEnvelope(
+    type: SocketEnvelopeType,
+    payload: Record<string, unknown>,
+    opts?: SendEnvelopeOptions,
+  ): Promise<SocketAck>;
+  /** Every envelope sent, with its ack once it came. */
+  envelopes: SocketEnvelopeRecord[];
+  /** Sends `{"type":"disconnect","reason":...}` on every open connection, as Slack does. */
+  sendSocketDisconnect(reason?: "warning" | "refresh_requested" | "link_disabled"): void;
 }
 
 /** Arguments that `@slack/web-api` JSON-encodes in form bodies and Slack decodes. */
@@ -199,6 +286,11 @@ function short(value: unknown, max = 80): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
+/** Methods called with the app-level token (xapp-...), not the bot token. */
+const APP_TOKEN_METHODS = new Set(["apps.connections.open"]);
+
+const SOCKET_PATH = /^\/socket-mode\/([A-Za-z0-9_-]+)$/;
+
 function describeCall(call: SlackCall): string {
   const parts = Object.entries(call.args)
     .filter(([k]) => k !== "token")
@@ -214,6 +306,7 @@ export async function startSlackEmulator(
   const botId = options.botId ?? "BBOT00001";
   const teamId = options.teamId ?? "T0TEST001";
   const appId = "A0TEST001";
+  const appToken = options.appToken ?? `xapp-1-${appId}-1-emulated`;
   const usergroups = new Map<string, string[]>(Object.entries(options.usergroups ?? {}));
   /** channel id -> is the bot a member; absent means it is. */
   const membership = new Map<string, boolean>();
@@ -226,6 +319,24 @@ export async function startSlackEmulator(
   let tsCounter = 0;
   let viewCounter = 0;
   let baseUrl = "";
+
+  // Socket Mode state.
+  /** tickets handed out by apps.connections.open and not used yet */
+  const tickets = new Set<string>();
+  const socketConnections: SocketConnectionRecord[] = [];
+  const openSockets = new Map<string, WebSocket>();
+  const envelopes: SocketEnvelopeRecord[] = [];
+  const pendingAcks = new Map<
+    string,
+    {
+      record: SocketEnvelopeRecord;
+      resolve: (ack: SocketAck) => void;
+      reject: (err: Error) => void;
+    }
+  >();
+  /** "change" whenever a connection opens or closes */
+  const socketEvents = new EventEmitter();
+  let wsServer: Promise<WebSocketServer> | undefined;
 
   const nextTs = (): string => {
     tsCounter += 1;
@@ -339,6 +450,12 @@ export async function startSlackEmulator(
   };
 
   const handlers: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
+    "apps.connections.open": () => {
+      const ticket = randomBytes(12).toString("hex");
+      tickets.add(ticket);
+      return { url: `${baseUrl.replace(/^http:/, "ws:")}/socket-mode/${ticket}` };
+    },
+
     "auth.test": () => ({
       url: "https://emulated.slack.test/",
       team: "Emulated Team",
@@ -509,7 +626,16 @@ export async function startSlackEmulator(
     const handler = handlers[method];
     if (!handler) return sendJson(res, 200, { ok: false, error: "unknown_method" });
     if (!token) return sendJson(res, 200, { ok: false, error: "not_authed" });
-    if (token !== botToken) return sendJson(res, 200, { ok: false, error: "invalid_auth" });
+    const expected = APP_TOKEN_METHODS.has(method) ? appToken : botToken;
+    if (token !== expected) {
+      // A real token of the other kind (bot token for apps.connections.open, app token for the
+      // rest) is the wrong type; anything else is not a token at all.
+      const otherKind = token === botToken || token === appToken;
+      return sendJson(res, 200, {
+        ok: false,
+        error: otherKind ? "not_allowed_token_type" : "invalid_auth",
+      });
+    }
     try {
       sendJson(res, 200, { ok: true, ...handler(args) });
     } catch (err) {
@@ -562,6 +688,138 @@ export async function startSlackEmulator(
       console.error("slack emulator error", err);
     });
   });
+
+  const onSocketMessage = (connectionId: string, data: Buffer, isBinary: boolean): void => {
+    if (isBinary) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString("utf8"));
+    } catch {
+      console.error("slack emulator: a Socket Mode message that is not JSON:", short(data, 200));
+      return;
+    }
+    const envelopeId =
+      typeof message === "object" && message !== null
+        ? (message as { envelope_id?: unknown }).envelope_id
+        : undefined;
+    const pending = typeof envelopeId === "string" ? pendingAcks.get(envelopeId) : undefined;
+    // Kept in `pending` too: reset() may have emptied `envelopes` since it was sent.
+    const record = pending?.record ?? envelopes.find((e) => e.envelope_id === envelopeId);
+    if (typeof envelopeId !== "string" || !record) {
+      console.error("slack emulator: a Socket Mode message for no envelope:", short(message, 200));
+      return;
+    }
+    if (record.ack) {
+      console.error(
+        `slack emulator: envelope ${envelopeId} acknowledged twice (on ${connectionId})`,
+      );
+      return;
+    }
+    const payload = (message as { payload?: unknown }).payload;
+    const ack: SocketAck = {
+      envelope_id: envelopeId,
+      ...(typeof payload === "object" && payload !== null && !Array.isArray(payload)
+        ? { payload: payload as Record<string, unknown> }
+        : {}),
+    };
+    record.ack = ack;
+    record.ackedAt = Date.now();
+    pendingAcks.delete(envelopeId);
+    pending?.resolve(ack);
+  };
+
+  const onSocketOpen = (ticket: string, ws: WebSocket): void => {
+    const connection: SocketConnectionRecord = { id: ticket, openedAt: Date.now() };
+    socketConnections.push(connection);
+    openSockets.set(ticket, ws);
+    ws.on("message", (data: Buffer, isBinary: boolean) => onSocketMessage(ticket, data, isBinary));
+    ws.on("error", (err) => console.error("slack emulator: Socket Mode connection error", err));
+    ws.on("close", (code: number) => {
+      connection.closedAt = Date.now();
+      connection.closeCode = code;
+      openSockets.delete(ticket);
+      for (const [id, pending] of pendingAcks) {
+        if (pending.record.connectionId !== ticket) continue;
+        pendingAcks.delete(id);
+        pending.reject(
+          new Error(`slack emulator: the connection closed (code ${code}) before ${id} was acked`),
+        );
+      }
+      socketEvents.emit("change");
+    });
+    ws.send(
+      JSON.stringify({
+        type: "hello",
+        num_connections: openSockets.size,
+        debug_info: {
+          host: "applink-emulated",
+          started: new Date().toISOString(),
+          build_number: 1,
+          approximate_connection_time: 18060,
+        },
+        connection_info: { app_id: appId },
+      }),
+    );
+    socketEvents.emit("change");
+  };
+
+  const refuseUpgrade = (socket: Duplex, status: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  };
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const ticket = SOCKET_PATH.exec(url.pathname)?.[1];
+    if (!ticket) return refuseUpgrade(socket, "404 Not Found");
+    // As Slack's: a ticket opens one connection; a new one needs apps.connections.open again.
+    if (!tickets.delete(ticket)) return refuseUpgrade(socket, "401 Unauthorized");
+    wsServer ??= import("ws").then(
+      ({ WebSocketServer }) => new WebSocketServer({ noServer: true }),
+    );
+    wsServer.then(
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => onSocketOpen(ticket, ws)),
+      (err: unknown) => {
+        console.error("slack emulator: Socket Mode needs the ws package (npm i -D ws)", err);
+        refuseUpgrade(socket, "501 Not Implemented");
+      },
+    );
+  });
+
+  /** Resolves once `done()` holds, checked now and at every connection change; bounded. */
+  const whenSockets = <T>(done: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = (): void => {
+        const value = done();
+        if (value === undefined) return;
+        cleanup();
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const seen = socketConnections
+          .map((c) => `  ${c.id}: ${c.closedAt ? `closed (code ${c.closeCode})` : "open"}`)
+          .join("\n");
+        const opens = calls
+          .filter((c) => c.method === "apps.connections.open")
+          .map((c) => `  apps.connections.open with ${c.token?.slice(0, 5) ?? "no"}… token`)
+          .join("\n");
+        reject(
+          new Error(
+            `slack emulator: timed out after ${timeoutMs} ms waiting for ${what}\n` +
+              `Socket Mode connections:\n${seen || "  (none)"}\n${opens || "  (no apps.connections.open call)"}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        socketEvents.off("change", check);
+      };
+      socketEvents.on("change", check);
+      check();
+    });
+
+  const newestOpen = (): SocketConnectionRecord | undefined =>
+    socketConnections.filter((c) => openSockets.has(c.id)).at(-1);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -640,18 +898,95 @@ export async function startSlackEmulator(
         tick();
       });
     },
+    appToken,
+    socketConnected: () => openSockets.size > 0,
+    socketConnections,
+    waitForSocket: (opts = {}) =>
+      whenSockets(newestOpen, "a Socket Mode connection", opts.timeoutMs),
+    waitForSocketClosed: (opts = {}) =>
+      whenSockets(
+        () => (socketConnections.length > 0 && openSockets.size === 0 ? true : undefined),
+        "every Socket Mode connection to close",
+        opts.timeoutMs,
+      ).then(() => undefined),
+    sendEnvelope: (type, payload, opts = {}) => {
+      const connection = newestOpen();
+      const ws = connection ? openSockets.get(connection.id) : undefined;
+      if (!connection || !ws) {
+        return Promise.reject(new Error("slack emulator: no Socket Mode connection is open"));
+      }
+      const acceptsResponsePayload =
+        opts.acceptsResponsePayload ??
+        (type === "slash_commands" ||
+          (type === "interactive" && payload.type === "view_submission"));
+      const record: SocketEnvelopeRecord = {
+        envelope_id: randomUUID(),
+        type,
+        payload,
+        accepts_response_payload: acceptsResponsePayload,
+        connectionId: connection.id,
+        sentAt: Date.now(),
+      };
+      envelopes.push(record);
+      const timeoutMs = opts.timeoutMs ?? 3000;
+      return new Promise<SocketAck>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pendingAcks.delete(record.envelope_id);
+          reject(
+            new Error(
+              `slack emulator: no ack for ${type} envelope ${record.envelope_id} within ${timeoutMs} ms`,
+            ),
+          );
+        }, timeoutMs);
+        pendingAcks.set(record.envelope_id, {
+          record,
+          resolve: (ack) => {
+            clearTimeout(timer);
+            resolve(ack);
+          },
+          reject: (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+        });
+        ws.send(
+          JSON.stringify({
+            envelope_id: record.envelope_id,
+            type,
+            payload,
+            accepts_response_payload: acceptsResponsePayload,
+            ...(type === "events_api"
+              ? { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryReason ?? "" }
+              : {}),
+          }),
+        );
+      });
+    },
+    envelopes,
+    sendSocketDisconnect: (reason = "refresh_requested") => {
+      for (const ws of openSockets.values()) {
+        ws.send(
+          JSON.stringify({ type: "disconnect", reason, debug_info: { host: "applink-emulated" } }),
+        );
+      }
+    },
     reset: () => {
       calls.length = 0;
       responses.length = 0;
       channels.clear();
       views.clear();
       faults.clear();
+      envelopes.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      // Upgraded sockets are no longer the HTTP server's: closeAllConnections does not end them.
+      for (const ws of openSockets.values()) ws.terminate();
+      if (wsServer) await wsServer.then((wss) => wss.close()).catch(() => undefined);
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
   return emulator;
 }

@@ -38,6 +38,8 @@ export interface SlackBot {
   httpListener: HTTPReceiver["requestListener"] | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Can Slack reach us? In Socket Mode: is the socket open (it drops and reconnects). */
+  connected(): boolean;
 }
 
 /**
@@ -47,21 +49,30 @@ export interface SlackBot {
 export function createSlackBot(deps: BotDeps): SlackBot {
   const { config, logger } = deps;
   const boltLogger = slackLogger(logger, "bolt");
-  const socketMode = Boolean(config.slack.appToken);
-  const receiver = config.slack.appToken
+  const socketReceiver = config.slack.appToken
     ? new SocketModeReceiver({
         appToken: config.slack.appToken,
         logger: boltLogger,
         // The health server listens on PORT; Bolt must not open its own.
         customRoutes: [],
+        // The receiver's own WebClient (apps.connections.open, with the app token) is built from
+        // installerOptions.clientOptions only: App's clientOptions do not reach it, so without
+        // this it would ask https://slack.com/api/ whatever SLACK_API_URL says. Its retryConfig
+        // is left to @slack/socket-mode, whose default keeps retrying while it reconnects.
+        installerOptions: {
+          clientOptions: { slackApiUrl: config.slack.apiUrl, timeout: 10_000 },
+        },
       })
-    : new HTTPReceiver({
-        signingSecret: config.slack.signingSecret ?? "",
-        endpoints: "/slack/events",
-        logger: boltLogger,
-        // Ack first, work after: Slack gets its answer before any Auth0 or Redis call.
-        processBeforeResponse: false,
-      });
+    : undefined;
+  const receiver =
+    socketReceiver ??
+    new HTTPReceiver({
+      signingSecret: config.slack.signingSecret ?? "",
+      endpoints: "/slack/events",
+      logger: boltLogger,
+      // Ack first, work after: Slack gets its answer before any Auth0 or Redis call.
+      processBeforeResponse: false,
+    });
   // Deferred, so an unreachable Slack or a revoked token is an error start() reports, not a crash
   // inside Bolt's constructor.
   const app = new App({
@@ -78,10 +89,14 @@ export function createSlackBot(deps: BotDeps): SlackBot {
     httpListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
     start: async () => {
       await app.init();
-      if (socketMode) await app.start();
+      // Resolves once Slack's hello arrives on the socket.
+      if (socketReceiver) await app.start();
     },
+    // Not app.stop(): SocketModeReceiver.stop() starts the close handshake and returns at once.
+    // The client's disconnect() resolves once the socket is closed.
     stop: async () => {
-      if (socketMode) await app.stop();
+      if (socketReceiver) await socketReceiver.client.disconnect();
     },
+    connected: () => !socketReceiver || socketReceiver.client.websocket?.isActive() === true,
   };
 }

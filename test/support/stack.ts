@@ -12,11 +12,19 @@ import {
 } from "./auth0-emulator.js";
 import { type SlackEmulator, startSlackEmulator } from "./slack-emulator.js";
 import {
+  type BlockActionInput,
+  blockActionPayload,
+  type EventInput,
+  eventCallbackPayload,
   type SlackPostResult,
+  type SlashCommandInput,
   sendBlockAction,
   sendEvent,
   sendSlashCommand,
   sendViewSubmission,
+  slashCommandPayload,
+  type ViewSubmissionInput,
+  viewSubmissionPayload,
 } from "./slack-requests.js";
 
 export const TEAM_ID = "T0TEST001";
@@ -50,12 +58,19 @@ export interface Stack {
   slack: SlackEmulator;
   auth0: Auth0Emulator;
   env: Record<string, string>;
+  /** POST /slack/events on the bot's PORT (HTTP mode); its origin serves /healthz in both modes. */
   eventsUrl: string;
+  /** Whether the bot runs in Socket Mode (`startStack({ socketMode: true })`). */
+  socketMode: boolean;
   /** Every log line the bot wrote, raw, to check for leaked secrets. */
   logs: string[];
   /**
    * Types a slash command as `user`. `ack` is the text of the immediate answer (the HTTP response
    * to Slack); later replies go to `responseUrl`.
+   *
+   * In Socket Mode this and the other helpers below send envelopes on the socket instead, and
+   * answer as the HTTP receiver would: status 200 once the app acked (they throw if it does not
+   * within Slack's 3 s), with the ack's payload as the body.
    */
   command(
     user: string,
@@ -80,6 +95,8 @@ export interface Stack {
   latestRequestId(): Promise<string>;
   auditTexts(): string[];
   restart(role?: Role): Promise<void>;
+  /** Stops the bot and worker only; the emulators keep running (see what the bot left behind). */
+  stopRuntime(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +105,11 @@ export interface StackOptions {
   auth0?: Auth0EmulatorOptions;
   env?: Record<string, string>;
   usergroups?: Record<string, string[]>;
+  /**
+   * Socket Mode: SLACK_APP_TOKEN is the emulator's app token and SLACK_SIGNING_SECRET is unset
+   * (both still overridable through `env`); the helpers talk to the bot over the socket.
+   */
+  socketMode?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -99,9 +121,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     connections: [{ ...ACME }, { ...ALREADY_DOMAIN }],
     ...options.auth0,
   });
+  const socketMode = options.socketMode ?? false;
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    ...(socketMode
+      ? { SLACK_APP_TOKEN: slack.appToken }
+      : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     SLACK_API_URL: slack.apiUrl,
     APPROVAL_CHANNEL_ID: APPROVAL_CHANNEL,
     AUDIT_CHANNEL_ID: AUDIT_CHANNEL,
@@ -134,6 +159,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   await boot(options.role ?? "all");
 
+  /** Socket Mode: the envelope's ack, shaped like the HTTP receiver's response. */
+  const viaSocket = async (
+    type: "slash_commands" | "interactive" | "events_api",
+    payload: Record<string, unknown>,
+  ): Promise<SlackPostResult> => {
+    const ack = await slack.sendEnvelope(type, payload);
+    const answered = ack.payload && Object.keys(ack.payload).length > 0;
+    return { status: 200, body: answered ? JSON.stringify(ack.payload) : "", headers: {} };
+  };
+  const deliver = {
+    command: (input: SlashCommandInput) =>
+      socketMode
+        ? viaSocket("slash_commands", slashCommandPayload(input))
+        : sendSlashCommand(eventsUrl, SIGNING_SECRET, input),
+    action: (input: BlockActionInput) =>
+      socketMode
+        ? viaSocket("interactive", blockActionPayload(input))
+        : sendBlockAction(eventsUrl, SIGNING_SECRET, input),
+    submission: (input: ViewSubmissionInput) =>
+      socketMode
+        ? viaSocket("interactive", viewSubmissionPayload(input))
+        : sendViewSubmission(eventsUrl, SIGNING_SECRET, input),
+    event: (input: EventInput) =>
+      socketMode
+        ? viaSocket("events_api", eventCallbackPayload(input))
+        : sendEvent(eventsUrl, SIGNING_SECRET, input),
+  };
+
   const stack: Stack = {
     slack,
     auth0,
@@ -142,9 +195,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     get eventsUrl() {
       return eventsUrl;
     },
+    socketMode,
     async command(user, text, opts) {
       const responseUrl = slack.responseUrl();
-      const res = await sendSlashCommand(eventsUrl, SIGNING_SECRET, {
+      const res = await deliver.command({
         text,
         user_id: user,
         team_id: opts?.team ?? TEAM_ID,
@@ -157,7 +211,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async click(user, action, requestId, opts) {
       const responseUrl = slack.responseUrl();
       const approval = slack.messages(APPROVAL_CHANNEL).at(-1);
-      const res = await sendBlockAction(eventsUrl, SIGNING_SECRET, {
+      const res = await deliver.action({
         user_id: user,
         team_id: opts?.team ?? TEAM_ID,
         action_id: action,
@@ -178,7 +232,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         what: "the deny dialog",
       });
       const view = call.args.view as { callback_id: string; private_metadata: string };
-      return sendViewSubmission(eventsUrl, SIGNING_SECRET, {
+      return deliver.submission({
         user_id: user,
         team_id: TEAM_ID,
         callback_id: view.callback_id,
@@ -188,7 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async openHome(user) {
       const published = slack.callsTo("views.publish").length;
-      const res = await sendEvent(eventsUrl, SIGNING_SECRET, {
+      const res = await deliver.event({
         team_id: TEAM_ID,
         event: { type: "app_home_opened", user, channel: "D0HOME0001", tab: "home" },
       });
@@ -226,6 +280,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async restart(role) {
       await running?.stop();
       await boot(role ?? options.role ?? "all");
+    },
+    async stopRuntime() {
+      await running?.stop();
+      running = undefined;
     },
     async stop() {
       await running?.stop();
