@@ -8,7 +8,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -32,6 +31,7 @@ import {
 } from "./emulators/slack-requests.js";
 import { createRedis } from "./jobs/queues.js";
 import { createLogger } from "./log.js";
+import { freePort } from "./net.js";
 import { type Running, start } from "./runtime.js";
 
 const ALICE = "UALICE001";
@@ -101,17 +101,6 @@ function showMessages(texts: string[]): void {
 }
 
 /** A free loopback port, so the demo's Redis never takes 6379 from a Redis started later. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the clicker's Slack shows privately: the answers posted to their response URL. */
 function privateReplies(slack: SlackEmulator, responseUrl: string): string[] {

@@ -11,9 +11,9 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Logger } from "./log.js";
+import { freePort } from "./net.js";
 
 export interface EmbeddedRedisOptions {
   /** Where the append-only file lives; created if missing. */
@@ -72,22 +72,10 @@ export function findOnPath(bin: string, pathEnv = process.env.PATH ?? ""): strin
   return undefined;
 }
 
-function listenOnce(port: number): Promise<number | undefined> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once("error", () => done(undefined));
-    server.listen(port, "127.0.0.1", () => {
-      const address = server.address();
-      const bound = typeof address === "object" && address ? address.port : undefined;
-      server.close(() => done(bound));
-    });
-  });
-}
-
 async function pickPort(): Promise<number> {
-  const preferred = await listenOnce(DEFAULT_PORT);
+  const preferred = await freePort(DEFAULT_PORT);
   if (preferred !== undefined) return preferred;
-  const any = await listenOnce(0);
+  const any = await freePort();
   if (any === undefined) throw new Error("no free TCP port on 127.0.0.1 for the embedded Redis");
   return any;
 }
