@@ -248,7 +248,17 @@ export function sendBlockAction(
   input: BlockActionInput,
   opts?: SendOptions,
 ): Promise<SlackPostResult> {
-  const body = new URLSearchParams({ payload: JSON.stringify(blockActionPayload(input)) });
+  return postPayload(eventsUrl, signingSecret, blockActionPayload(input), opts);
+}
+
+/** Interactivity requests (clicks, modal submissions) arrive as one form field: payload=<JSON>. */
+function postPayload(
+  eventsUrl: string,
+  signingSecret: string,
+  payload: Record<string, unknown>,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) });
   return postSigned(eventsUrl, signingSecret, body.toString(), FORM_CONTENT_TYPE, opts);
 }
 
@@ -314,8 +324,7 @@ export function sendViewSubmission(
   input: ViewSubmissionInput,
   opts?: SendOptions,
 ): Promise<SlackPostResult> {
-  const body = new URLSearchParams({ payload: JSON.stringify(viewSubmissionPayload(input)) });
-  return postSigned(eventsUrl, signingSecret, body.toString(), FORM_CONTENT_TYPE, opts);
+  return postPayload(eventsUrl, signingSecret, viewSubmissionPayload(input), opts);
 }
 
 export interface EventInput {
