@@ -130,13 +130,13 @@ describe("npm run demo", () => {
 });
 
 describe("the emulators", () => {
-  it("are imported only by the tests and the demo, never by the bot", () => {
+  it("are imported only by the tests, the demo and the benchmark, never by the bot", () => {
     const src = join(process.cwd(), "src");
     const offenders: string[] = [];
     for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
       const path = relative(src, join(entry.parentPath, entry.name));
-      if (path === "demo.ts" || path.startsWith("emulators/")) continue;
+      if (/^(demo|bench|bench-emulators)\.ts$/.test(path) || path.startsWith("emulators/")) continue;
       if (/from\s+["'][^"']*\/emulators\//.test(readFileSync(join(src, path), "utf8"))) {
         offenders.push(path);
       }
