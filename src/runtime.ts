@@ -24,7 +24,8 @@ import { Metrics } from "./metrics.js";
 import { AuditLog } from "./requests/audit-log.js";
 import { People, RequestPolicy } from "./requests/policy.js";
 import { RequestStore } from "./requests/store.js";
-import { createSlackBot, slackLogger, webClientOptions } from "./slack/app.js";
+import type { SlackBot } from "./slack/app.js";
+import { slackLogger, webClientOptions } from "./slack/web-client.js";
 
 export type Role = "bot" | "worker" | "all";
 
@@ -184,7 +185,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       track(worker);
     }
 
-    let httpListener: ReturnType<typeof createSlackBot>["httpListener"];
+    let httpListener: SlackBot["httpListener"];
     let slackReady = async () => true;
     if (runsBot) {
       const groupMembers = async (usergroup: string) => {
@@ -195,6 +196,8 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         new People({ ...config.approvers, groupMembers }),
         new People({ ...config.requesters, groupMembers }),
       );
+      // Loaded only where the bot runs: a worker has no use for Bolt (and its memory).
+      const { createSlackBot } = await import("./slack/app.js");
       const bot = createSlackBot({
         config,
         store,

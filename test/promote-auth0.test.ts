@@ -96,7 +96,8 @@ describe("the worker against Auth0", () => {
     stack = await startStack({ role: "worker", env: { AUTH0_MAX_REQUESTS_PER_SECOND: "1000" } });
     const redis = new Redis(stack.env.REDIS_URL as string);
     const prefix = stack.env.REDIS_PREFIX as string;
-    const store = new RequestStore(redis, prefix);
+    // Approved a while ago, so the worker does not wait for the bot's "approved" audit lines.
+    const store = new RequestStore(redis, prefix, () => Date.now() - 15_000);
     const queue = new Queue<PromoteJobData>(PROMOTE_QUEUE, { connection: redis, prefix });
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {

@@ -76,6 +76,11 @@ export class Outbox {
     });
   }
 
+  /** Has this event of this request been queued for the audit channel? */
+  async audited(requestId: string, event: AuditEntry["event"]): Promise<boolean> {
+    return (await this.queues.audit.getJob(`${requestId}.audit.${event}`)) !== undefined;
+  }
+
   /** Redraws the approval message from the request's state when the job runs. */
   async updateApproval(
     request: Pick<PromotionRequest, "id" | "state">,

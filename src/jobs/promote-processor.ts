@@ -136,11 +136,26 @@ async function finish(
   await announceOutcome(deps, moved.request);
 }
 
+/**
+ * The bot enqueues the job before it records the "approved" audit line (so the worker starts at
+ * once); the outcome line must still come after it. Waits for it, bounded: a bot that died in
+ * between is not waited for long.
+ */
+async function afterApprovalAudited(outbox: Outbox, request: PromotionRequest): Promise<void> {
+  // The bot records it within milliseconds of the approval; an approval older than a few seconds
+  // without its line will not get one.
+  const deadline = Math.min(Date.now() + 5_000, (request.decidedAt ?? 0) + 10_000);
+  while (Date.now() < deadline && !(await outbox.audited(request.id, "approved"))) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Enqueues the outcome's three messages; their job ids make a second call a no-op. */
 export async function announceOutcome(
   deps: Pick<PromoteDeps, "outbox">,
   request: PromotionRequest,
 ) {
+  await afterApprovalAudited(deps.outbox, request);
   await deps.outbox.updateApproval(request);
   await deps.outbox.notifyRequester(request);
   const done = request.dryRun ? "dry-run" : request.action === "promote" ? "promoted" : "demoted";

@@ -68,7 +68,8 @@ return {'ok'}
 /**
  * Records one approver's approval. The request becomes APPROVED when the number of distinct
  * approvers reaches its requiredApprovals; the same person approving twice counts once.
- * ARGV: prefix, id, approver, now. Returns {outcome, count}.
+ * ARGV: prefix, id, approver, now. Returns {outcome, count[, request hash, approvers]}: the
+ * request comes back with the answer, saving the click a round trip.
  */
 const APPROVE_SCRIPT = `
 local p, id, user, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -83,11 +84,14 @@ end
 redis.call('ZADD', approvals, now, user)
 local n = redis.call('ZCARD', approvals)
 local required = tonumber(redis.call('HGET', key, 'requiredApprovals')) or 1
-if n < required then return {'recorded', tostring(n)} end
-redis.call('HSET', key, 'state', 'APPROVED', 'decidedBy', user, 'decidedAt', now)
-redis.call('ZREM', p .. ':state:PENDING', id)
-redis.call('ZADD', p .. ':state:APPROVED', now, id)
-return {'approved', tostring(n)}
+local outcome = 'recorded'
+if n >= required then
+  redis.call('HSET', key, 'state', 'APPROVED', 'decidedBy', user, 'decidedAt', now)
+  redis.call('ZREM', p .. ':state:PENDING', id)
+  redis.call('ZADD', p .. ':state:APPROVED', now, id)
+  outcome = 'approved'
+end
+return {outcome, tostring(n), redis.call('HGETALL', key), redis.call('ZRANGE', approvals, 0, -1)}
 `;
 
 export type CreateResult =
@@ -113,6 +117,12 @@ function toHash(fields: Fields): string[] {
     if (v === undefined || Array.isArray(v)) continue;
     out.push(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
   }
+  return out;
+}
+
+function pairsToObject(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;
 }
 
@@ -261,15 +271,15 @@ export class RequestStore {
 
   /** One approver's approval; see APPROVE_SCRIPT. */
   async approve(id: string, approverId: string): Promise<ApproveResult> {
-    const [outcome, detail] = (await this.redis.approveRequest(
+    const [outcome, detail, flat, approvals] = (await this.redis.approveRequest(
       this.prefix,
       id,
       approverId,
       String(this.now()),
-    )) as [string, string];
+    )) as [string, string, string[]?, string[]?];
     if (outcome === "missing") return { outcome: "missing" };
     if (outcome === "conflict") return { outcome: "conflict", current: detail as RequestState };
-    const request = await this.get(id);
+    const request = flat ? fromHash(pairsToObject(flat), approvals ?? []) : await this.get(id);
     if (!request) return { outcome: "missing" };
     return { outcome: outcome as "approved" | "recorded" | "duplicate", request };
   }

@@ -1,36 +1,7 @@
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from "@slack/bolt";
-import type { Logger as SlackLogger } from "@slack/logger";
-import type { WebClientOptions } from "@slack/web-api";
-import type { Config } from "../config.js";
-import type { Logger } from "../log.js";
+import { App, HTTPReceiver, SocketModeReceiver } from "@slack/bolt";
 import type { BotDeps } from "./deps.js";
 import { registerListeners } from "./listeners/index.js";
-
-/** Bolt and the Web API client log through pino, so their lines are redacted too. */
-export function slackLogger(logger: Logger, name: string): SlackLogger {
-  const log = logger.child({ component: name });
-  let level = LogLevel.INFO;
-  return {
-    debug: (...msg: unknown[]) => log.debug(msg.map(String).join(" ")),
-    info: (...msg: unknown[]) => log.info(msg.map(String).join(" ")),
-    warn: (...msg: unknown[]) => log.warn(msg.map(String).join(" ")),
-    error: (...msg: unknown[]) => log.error(msg.map(String).join(" ")),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => {},
-  };
-}
-
-export function webClientOptions(config: Config, logger: Logger): WebClientOptions {
-  return {
-    slackApiUrl: config.slack.apiUrl,
-    logger: slackLogger(logger, "slack-web-api"),
-    timeout: 10_000,
-    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-  };
-}
+import { slackLogger, webClientOptions } from "./web-client.js";
 
 export interface SlackBot {
   app: App;
@@ -81,6 +52,8 @@ export function createSlackBot(deps: BotDeps): SlackBot {
     logger: boltLogger,
     clientOptions: webClientOptions(config, logger),
     deferInitialization: true,
+    // No conversation store: nothing here uses it, and it costs every event a lookup.
+    convoStore: false,
   });
   registerListeners(app, deps);
   return {

@@ -58,8 +58,10 @@ export function approveRequest(deps: BotDeps) {
         }
         case "approved": {
           const { request } = result;
-          // The audit line is recorded first so that it always precedes the worker's outcome
-          // line; then the job, before the message update, so the worker starts at once.
+          // The job first, so the worker starts while Slack is being told; the worker waits for
+          // this "approved" line before it records the outcome, so the trail stays in order.
+          await enqueuePromotion(deps.promoteQueue, request.id);
+          log.info("request approved and enqueued");
           await deps.outbox.audit({
             event: "approved",
             request,
@@ -70,8 +72,6 @@ export function approveRequest(deps: BotDeps) {
                 ? `Approved by ${request.approvals.length} of ${request.requiredApprovals} required.`
                 : undefined,
           });
-          await enqueuePromotion(deps.promoteQueue, request.id);
-          log.info("request approved and enqueued");
           await deps.outbox.updateApproval(request);
           break;
         }
