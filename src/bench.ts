@@ -234,8 +234,12 @@ interface BotChild {
 
 const children = new Set<BotChild>();
 const distMain = fileURLToPath(new URL("./main.js", import.meta.url));
-/** Extra node options for the bot processes, e.g. BENCH_NODE_ARGS=--cpu-prof to profile them. */
-const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+/**
+ * Node options for the bot processes: by default the memory flags that `npm start` and the
+ * Docker image use; BENCH_NODE_ARGS replaces them (e.g. "--cpu-prof" to profile, "" for none).
+ */
+const PRODUCTION_NODE_ARGS = "--max-semi-space-size=4 --max-old-space-size=128";
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? PRODUCTION_NODE_ARGS).split(/\s+/).filter(Boolean);
 
 /** `node dist/main.js --role <role>`: the bot as production runs it. */
 function spawnBot(name: string, role: string, env: Record<string, string>, cwd: string): BotChild {

@@ -198,6 +198,15 @@ describe("Dockerfile", () => {
     );
   });
 
+  it("runs node with the same memory flags as npm start and npm run bench", () => {
+    const start = (JSON.parse(read("package.json")) as { scripts: { start: string } }).scripts
+      .start;
+    const flags = /^node (.*) dist\/main\.js$/.exec(start)?.[1];
+    expect(flags).toMatch(/--max-old-space-size=\d+/);
+    expect(read("Dockerfile")).toContain(`ENV NODE_OPTIONS="${flags}"`);
+    expect(read("src/bench.ts")).toContain(`"${flags}"`);
+  });
+
   it("runs as the unprivileged node user, set before CMD", () => {
     const users = runtime.filter((i) => i.keyword === "USER");
     expect(users.at(-1)?.args).toBe("node");
