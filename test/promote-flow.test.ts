@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startRedisServer } from "./support/redis-server.js";
 import { sendSlashCommand } from "./support/slack-requests.js";
 import {
   ACME,
@@ -265,5 +266,48 @@ describe("when the bot restarts", () => {
     await stack.click(APPROVER, "approve_request", requestId);
     await waitForAudit(stack, "promoted", requestId);
     expect(patches(stack)).toHaveLength(1);
+  });
+});
+
+describe("when something the bot needs is unavailable", () => {
+  it("Auth0 unreachable: the requester is told, nothing is requested", async () => {
+    stack = await startStack();
+    stack.auth0.injectFault({ path: `/api/v2/connections/${ACME.id}`, kind: "reset" });
+    const { responseUrl } = await stack.command(REQUESTER, ACME.id);
+    const reply = await stack.waitForReply(responseUrl, /Could not look up/);
+    expect(reply).toMatch(/Nothing was requested/);
+    expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(0);
+  });
+
+  it("Redis unreachable: the requester is told, nothing is half-made", async () => {
+    const redis = await startRedisServer();
+    try {
+      stack = await startStack({ env: { REDIS_URL: redis.url } });
+      await redis.stop();
+      const { responseUrl } = await stack.command(REQUESTER, ACME.id);
+      expect(await stack.waitForReply(responseUrl, /Redis is unreachable/)).toMatch(
+        /Nothing was requested/,
+      );
+      expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(0);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it("Dynamic Client Registration off or unreadable: the approval message warns", async () => {
+    stack = await startStack();
+    stack.auth0.setDynamicClientRegistration(false);
+    await requestAcme(stack);
+    expect(JSON.stringify(stack.slack.messages(APPROVAL_CHANNEL).at(-1)?.blocks)).toContain(
+      "Dynamic Client Registration is off",
+    );
+    await stack.stop();
+    stack = await startStack({
+      auth0: { scopes: ["read:connections", "update:connections"] },
+    });
+    await requestAcme(stack);
+    expect(JSON.stringify(stack.slack.messages(APPROVAL_CHANNEL).at(-1)?.blocks)).toContain(
+      "Could not read the tenant's Dynamic Client Registration setting",
+    );
   });
 });
