@@ -136,7 +136,8 @@ describe("the emulators", () => {
     for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
       const path = relative(src, join(entry.parentPath, entry.name));
-      if (/^(demo|bench|bench-emulators)\.ts$/.test(path) || path.startsWith("emulators/")) continue;
+      if (/^(demo|bench|bench-emulators)\.ts$/.test(path) || path.startsWith("emulators/"))
+        continue;
       if (/from\s+["'][^"']*\/emulators\//.test(readFileSync(join(src, path), "utf8"))) {
         offenders.push(path);
       }
