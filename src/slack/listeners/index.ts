@@ -1,21 +1,45 @@
 import type { App } from "@slack/bolt";
+import { withRequestId } from "../../log.js";
+import { isRequestId } from "../../requests/model.js";
 import type { BotDeps } from "../deps.js";
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from "../views/approval-message.js";
 import { DENY_MODAL_CALLBACK_ID } from "../views/deny-modal.js";
 import { COMMAND } from "../views/replies.js";
 import { approveRequest } from "./actions/approve-request.js";
+import type { ButtonArgs } from "./actions/decide.js";
 import { denyRequest } from "./actions/deny-request.js";
 import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
 import { allowedTeams } from "./middleware/allowed-teams.js";
-import { denyReasonSubmitted } from "./views/deny-reason-submitted.js";
+import { type DenySubmissionArgs, denyReasonSubmitted } from "./views/deny-reason-submitted.js";
+
+/**
+ * Runs a handler with the request id its payload names (a button's value, a modal's metadata),
+ * so every log line written while handling it, Bolt's and the Slack client's too, carries it.
+ */
+function aboutRequest<A>(
+  requestIdOf: (args: A) => string | undefined,
+  handler: (args: A) => Promise<void>,
+) {
+  return (args: A): Promise<void> => {
+    const id = requestIdOf(args);
+    return id && isRequestId(id) ? withRequestId(id, () => handler(args)) : handler(args);
+  };
+}
 
 /** One place that says which Slack interaction runs which handler. */
 export function registerListeners(app: App, deps: BotDeps): void {
+  const buttonValue = (args: ButtonArgs) => args.action.value;
   app.use(allowedTeams(deps));
   app.command(COMMAND, promoteConnection(deps));
-  app.action(APPROVE_ACTION_ID, approveRequest(deps));
-  app.action(DENY_ACTION_ID, denyRequest(deps));
-  app.view(DENY_MODAL_CALLBACK_ID, denyReasonSubmitted(deps));
+  app.action(APPROVE_ACTION_ID, aboutRequest(buttonValue, approveRequest(deps)));
+  app.action(DENY_ACTION_ID, aboutRequest(buttonValue, denyRequest(deps)));
+  app.view(
+    DENY_MODAL_CALLBACK_ID,
+    aboutRequest(
+      (args: DenySubmissionArgs) => args.view.private_metadata,
+      denyReasonSubmitted(deps),
+    ),
+  );
   app.event("app_home_opened", appHomeOpened(deps));
 }

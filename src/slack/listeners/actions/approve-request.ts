@@ -17,11 +17,7 @@ export function approveRequest(deps: BotDeps) {
     if (!checked) return;
     const userId = args.body.user.id;
     const tell = teller(args);
-    const log = deps.logger.child({
-      handler: "approve-request",
-      requestId: checked.id,
-      user: userId,
-    });
+    const log = deps.logger.child({ handler: "approve-request", user: userId });
     try {
       const result = await deps.store.approve(checked.id, userId);
       switch (result.outcome) {

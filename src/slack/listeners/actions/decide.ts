@@ -54,7 +54,7 @@ export async function checkDecision(
   await ack();
   const userId = body.user.id;
   const requestId = action.value ?? "";
-  const log = deps.logger.child({ handler: `${verb}-request`, requestId, user: userId });
+  const log = deps.logger.child({ handler: `${verb}-request`, user: userId });
   const tell = teller(args);
   try {
     if (!isRequestId(requestId)) {

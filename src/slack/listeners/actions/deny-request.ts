@@ -15,7 +15,7 @@ export function denyRequest(deps: BotDeps) {
     try {
       await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal(request) });
     } catch (err) {
-      deps.logger.error({ err, requestId: request.id }, "could not open the deny dialog");
+      deps.logger.error({ err }, "could not open the deny dialog");
       await teller(args)(
         `:warning: Could not open the dialog to deny ${code(request.id)} (${escapeMrkdwn(errorInWords(err))}); please click Deny again.`,
       );

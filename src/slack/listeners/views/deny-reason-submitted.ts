@@ -6,15 +6,15 @@ import { code } from "../../views/text.js";
 import { auditRefusal, stateInWords, tellUser } from "../actions/decide.js";
 import { refreshHome } from "../events/app-home-opened.js";
 
-type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+export type DenySubmissionArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /** The deny modal was submitted: check again, then PENDING → DENIED once, with the reason. */
 export function denyReasonSubmitted(deps: BotDeps) {
-  return async ({ ack, body, view, client }: Args): Promise<void> => {
+  return async ({ ack, body, view, client }: DenySubmissionArgs): Promise<void> => {
     await ack();
     const userId = body.user.id;
     const requestId = view.private_metadata;
-    const log = deps.logger.child({ handler: "deny-reason-submitted", requestId, user: userId });
+    const log = deps.logger.child({ handler: "deny-reason-submitted", user: userId });
     const tell = (text: string) => tellUser(client, userId, text);
     try {
       if (!isRequestId(requestId)) return;
