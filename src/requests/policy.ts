@@ -29,13 +29,6 @@ export class People {
     return (await this.members(group)).has(userId);
   }
 
-  /** Everyone named, as far as can be listed (ids plus the group's members). */
-  async list(): Promise<string[]> {
-    const group = this.options.usergroupId;
-    const members = group ? await this.members(group) : new Set<string>();
-    return [...new Set([...this.options.userIds, ...members])];
-  }
-
   /** "<@U1>, <@U2> or members of <!subteam^S1>" */
   describe(): string {
     const parts = this.options.userIds.map((id) => `<@${id}>`);
