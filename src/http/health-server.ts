@@ -66,8 +66,13 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
       send(res, 200, await options.metrics.text(), options.metrics.contentType);
       return;
     }
-    // Bolt's listener throws on paths it does not own, so only Slack's route goes to it.
+    // Bolt's listener throws on requests it does not own, so only Slack's route goes to it.
     if (options.slackListener && path === "/slack/events") {
+      if (req.method !== "POST") {
+        res.writeHead(405, { allow: "POST", "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "POST only" }));
+        return;
+      }
       options.slackListener(req, res);
       return;
     }

@@ -14,14 +14,25 @@ import { showStatus } from "./status.js";
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 export type Reply = (text: string) => Promise<unknown>;
 
-function ackText(parsed: Exclude<ParsedCommand, { kind: "help" | "invalid" }>): string {
+/**
+ * The immediate answer to a command: all of it for help and bad input, "Looking up…" for the
+ * rest. Pure, so the HTTP receiver can answer Slack with it before the handler runs.
+ */
+export function commandAck(
+  parsed: ParsedCommand,
+): { response_type: "ephemeral"; text: string } | undefined {
+  const say = (text: string) => ({ response_type: "ephemeral" as const, text });
   switch (parsed.kind) {
+    case "help":
+      return say(usage());
+    case "invalid":
+      return say(`:warning: ${parsed.message}\n\n${usage()}`);
     case "change":
-      return `:mag: Looking up ${refLabel(parsed.connection)} in Auth0…`;
+      return say(`:mag: Looking up ${refLabel(parsed.connection)} in Auth0…`);
     case "status":
-      return ":mag: Looking it up…";
+      return say(":mag: Looking it up…");
     default:
-      return "";
+      return undefined;
   }
 }
 
@@ -33,16 +44,9 @@ export function promoteConnection(deps: BotDeps) {
   return async (args: CommandArgs): Promise<void> => {
     const { command, ack, respond } = args;
     const parsed = parseCommand(command.text);
-    if (parsed.kind === "help") {
-      await ack({ response_type: "ephemeral", text: usage() });
-      return;
-    }
-    if (parsed.kind === "invalid") {
-      await ack({ response_type: "ephemeral", text: `:warning: ${parsed.message}\n\n${usage()}` });
-      return;
-    }
-    const early = ackText(parsed);
-    await (early ? ack({ response_type: "ephemeral", text: early }) : ack());
+    const early = commandAck(parsed);
+    await (early ? ack(early) : ack());
+    if (parsed.kind === "help" || parsed.kind === "invalid") return;
 
     const log = deps.logger.child({ handler: `command-${parsed.kind}`, user: command.user_id });
     const reply: Reply = (text) => respond({ response_type: "ephemeral", text });

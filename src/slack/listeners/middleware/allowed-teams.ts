@@ -1,7 +1,7 @@
 import type { AnyMiddlewareArgs, Middleware } from "@slack/bolt";
 import type { BotDeps } from "../../deps.js";
 
-const REFUSAL =
+export const FOREIGN_WORKSPACE_REFUSAL =
   ":no_entry: This bot serves another workspace; requests and approvals from here are refused.";
 
 /** The workspace and enterprise ids a Slack payload comes from, wherever its type keeps them. */
@@ -23,14 +23,20 @@ export function payloadOrigin(body: unknown): string[] {
   ].filter((v): v is string => typeof v === "string" && v.length > 0);
 }
 
+/** Does this payload come from a workspace ALLOWED_TEAM_IDS lets in (all, when it is empty)? */
+export function fromAllowedWorkspace(deps: BotDeps): (body: unknown) => boolean {
+  const allowed = new Set(deps.config.policy.allowedTeamIds);
+  return (body) => allowed.size === 0 || payloadOrigin(body).some((id) => allowed.has(id));
+}
+
 /**
  * ALLOWED_TEAM_IDS: commands, clicks and modal submissions from any other workspace (or
  * enterprise) are answered with a refusal and go no further.
  */
 export function allowedTeams(deps: BotDeps): Middleware<AnyMiddlewareArgs> {
-  const allowed = new Set(deps.config.policy.allowedTeamIds);
+  const fromAllowed = fromAllowedWorkspace(deps);
   return async (args) => {
-    if (allowed.size === 0 || payloadOrigin(args.body).some((id) => allowed.has(id))) {
+    if (fromAllowed(args.body)) {
       await args.next();
       return;
     }
@@ -41,12 +47,16 @@ export function allowedTeams(deps: BotDeps): Middleware<AnyMiddlewareArgs> {
     const ack = "ack" in args ? (args.ack as (response?: unknown) => Promise<void>) : undefined;
     const body = args.body as { type?: string; command?: string; response_url?: string };
     if (body.command) {
-      await ack?.({ response_type: "ephemeral", text: REFUSAL });
+      await ack?.({ response_type: "ephemeral", text: FOREIGN_WORKSPACE_REFUSAL });
       return;
     }
     await ack?.();
     if ("respond" in args && body.response_url && typeof args.respond === "function") {
-      await args.respond({ response_type: "ephemeral", replace_original: false, text: REFUSAL });
+      await args.respond({
+        response_type: "ephemeral",
+        replace_original: false,
+        text: FOREIGN_WORKSPACE_REFUSAL,
+      });
     }
   };
 }
