@@ -47,14 +47,15 @@ async function expire(
   if (!moved.ok) return moved.reason === "conflict" ? moved.current : "missing";
   const request = moved.request;
   deps.logger.info("request expired");
-  await deps.outbox.updateApproval(request);
-  await deps.outbox.notifyRequester(request);
-  await deps.outbox.audit({
-    event: "expired",
+  await deps.outbox.settled(
     request,
-    actorId: undefined,
-    at: request.completedAt ?? Date.now(),
-    detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
-  });
+    {
+      event: "expired",
+      actorId: undefined,
+      at: request.completedAt ?? Date.now(),
+      detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
+    },
+    { tellRequester: true },
+  );
   return "EXPIRED";
 }

@@ -92,6 +92,20 @@ export class Outbox {
     });
   }
 
+  /**
+   * A request left PENDING or APPROVED for good: its approval message is redrawn, the requester
+   * told (unless they did it themselves), and the event audited.
+   */
+  async settled(
+    request: PromotionRequest,
+    event: Omit<AuditEntry, "request">,
+    options: { tellRequester: boolean },
+  ): Promise<void> {
+    await this.updateApproval(request);
+    if (options.tellRequester) await this.notifyRequester(request);
+    await this.audit({ ...event, request });
+  }
+
   /** Tells the requester how their request ended (once per final state). */
   async notifyRequester(request: PromotionRequest): Promise<void> {
     await this.add(this.queues.slack, `${request.id}.dm.${request.state}`, {

@@ -156,14 +156,15 @@ export async function announceOutcome(
   request: PromotionRequest,
 ) {
   await afterApprovalAudited(deps.outbox, request);
-  await deps.outbox.updateApproval(request);
-  await deps.outbox.notifyRequester(request);
   const done = request.dryRun ? "dry-run" : request.action === "promote" ? "promoted" : "demoted";
-  await deps.outbox.audit({
-    event: request.state === "DONE" ? done : "failed",
+  await deps.outbox.settled(
     request,
-    actorId: undefined,
-    at: request.completedAt ?? Date.now(),
-    detail: request.outcome,
-  });
+    {
+      event: request.state === "DONE" ? done : "failed",
+      actorId: undefined,
+      at: request.completedAt ?? Date.now(),
+      detail: request.outcome,
+    },
+    { tellRequester: true },
+  );
 }

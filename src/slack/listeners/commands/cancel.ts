@@ -27,12 +27,11 @@ export async function cancelRequest(
       `:information_source: Request ${code(requestId)} is ${state}; it can no longer be withdrawn.`,
     );
   }
-  await deps.outbox.updateApproval(moved.request);
-  await deps.outbox.audit({
-    event: "cancelled",
-    request: moved.request,
-    actorId: userId,
-    at: moved.request.completedAt ?? Date.now(),
-  });
+  // The requester did it themselves: no message to tell them.
+  await deps.outbox.settled(
+    moved.request,
+    { event: "cancelled", actorId: userId, at: moved.request.completedAt ?? Date.now() },
+    { tellRequester: false },
+  );
   await reply(`:leftwards_arrow_with_hook: Request ${code(requestId)} is withdrawn.`);
 }

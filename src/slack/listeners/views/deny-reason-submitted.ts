@@ -47,15 +47,16 @@ export function denyReasonSubmitted(deps: BotDeps) {
         return;
       }
       log.info("request denied");
-      await deps.outbox.updateApproval(moved.request);
-      await deps.outbox.notifyRequester(moved.request);
-      await deps.outbox.audit({
-        event: "denied",
-        request: moved.request,
-        actorId: userId,
-        at: moved.request.decidedAt ?? Date.now(),
-        detail: reason ? `Reason: ${reason}` : "No reason given.",
-      });
+      await deps.outbox.settled(
+        moved.request,
+        {
+          event: "denied",
+          actorId: userId,
+          at: moved.request.decidedAt ?? Date.now(),
+          detail: reason ? `Reason: ${reason}` : "No reason given.",
+        },
+        { tellRequester: true },
+      );
       await refreshHome(deps, client, userId);
     } catch (err) {
       log.error({ err }, "deny failed");
