@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { RequestAction } from "./model.js";
+import { fromFieldList, toFieldList } from "./redis-fields.js";
 
 export interface AuditRecord {
   event: string;
@@ -29,11 +30,7 @@ export class AuditLog {
   }
 
   async append(record: AuditRecord): Promise<void> {
-    const fields: string[] = [];
-    for (const [k, v] of Object.entries(record)) {
-      if (v === undefined) continue;
-      fields.push(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
-    }
+    const fields = toFieldList({ ...record });
     await this.redis.xadd(this.key, "MAXLEN", "~", String(this.retention), "*", ...fields);
   }
 
@@ -46,8 +43,7 @@ export class AuditLog {
     const entries = await this.redis.xrevrange(this.key, "+", "-", "COUNT", options.scan ?? 2_000);
     const out: AuditRecord[] = [];
     for (const [, flat] of entries) {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
+      const f = fromFieldList(flat);
       if (wanted?.id && f.connectionId !== wanted.id) continue;
       if (wanted?.name && f.connectionName !== wanted.name) continue;
       out.push({

@@ -8,6 +8,7 @@ import {
   type RequestAction,
   type RequestState,
 } from "./model.js";
+import { fromFieldList, toFieldList } from "./redis-fields.js";
 
 /*
  * Every change of a request is one Lua script, so two clicks, two approvers, a Slack retry or two
@@ -111,21 +112,6 @@ export type ApproveResult =
 
 type Fields = Partial<Record<keyof PromotionRequest, string | number | boolean | undefined>>;
 
-function toHash(fields: Fields): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(fields)) {
-    if (v === undefined || Array.isArray(v)) continue;
-    out.push(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
-  }
-  return out;
-}
-
-function pairsToObject(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
-  return out;
-}
-
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === "" ? undefined : Number(v);
 }
@@ -218,7 +204,7 @@ export class RequestStore {
       request.action,
       request.connectionId,
       request.requesterId,
-      ...toHash(request as unknown as Fields),
+      ...toFieldList({ ...request }),
     )) as [string, string?];
     if (result[0] === "duplicate") {
       return { ok: false, reason: "duplicate", openRequestId: result[1] ?? "" };
@@ -242,7 +228,7 @@ export class RequestStore {
 
   /** Sets fields that are not part of the state machine (e.g. where the approval message is). */
   async annotate(id: string, fields: Fields): Promise<void> {
-    const pairs = toHash(fields);
+    const pairs = toFieldList(fields);
     if (pairs.length > 0) await this.redis.hset(this.key(id), pairs);
   }
 
@@ -258,7 +244,7 @@ export class RequestStore {
       from,
       to,
       String(this.now()),
-      ...toHash(fields),
+      ...toFieldList(fields),
     )) as [string, string?];
     if (result[0] === "missing") return { ok: false, reason: "missing" };
     if (result[0] === "conflict") {
@@ -279,7 +265,7 @@ export class RequestStore {
     )) as [string, string, string[]?, string[]?];
     if (outcome === "missing") return { outcome: "missing" };
     if (outcome === "conflict") return { outcome: "conflict", current: detail as RequestState };
-    const request = flat ? fromHash(pairsToObject(flat), approvals ?? []) : await this.get(id);
+    const request = flat ? fromHash(fromFieldList(flat), approvals ?? []) : await this.get(id);
     if (!request) return { outcome: "missing" };
     return { outcome: outcome as "approved" | "recorded" | "duplicate", request };
   }
