@@ -177,6 +177,12 @@ export interface BlockActionInput {
   surface?: "message" | "home";
 }
 
+/** The `user` object of interactivity payloads. */
+function payloadUser(input: { user_id: string; user_name?: string; team_id: string }) {
+  const name = input.user_name ?? input.user_id.toLowerCase();
+  return { id: input.user_id, username: name, name, team_id: input.team_id };
+}
+
 /** The `block_actions` payload object Slack sends for a button click. */
 export function blockActionPayload(input: BlockActionInput): Record<string, unknown> {
   const channelId = input.channel_id ?? SLACK_REQUEST_DEFAULTS.channelId;
@@ -194,7 +200,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
     const viewId = randomId("V");
     return {
       type: "block_actions",
-      user: { id: input.user_id, username: input.user_id.toLowerCase(), team_id: input.team_id },
+      user: payloadUser(input),
       api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
       token: SLACK_REQUEST_DEFAULTS.verificationToken,
       container: { type: "view", view_id: viewId },
@@ -208,12 +214,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
   }
   return {
     type: "block_actions",
-    user: {
-      id: input.user_id,
-      username: input.user_name ?? input.user_id.toLowerCase(),
-      name: input.user_name ?? input.user_id.toLowerCase(),
-      team_id: input.team_id,
-    },
+    user: payloadUser(input),
     api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
     token: SLACK_REQUEST_DEFAULTS.verificationToken,
     container: {
@@ -280,12 +281,7 @@ export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string
   return {
     type: "view_submission",
     team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
-    user: {
-      id: input.user_id,
-      username: input.user_name ?? input.user_id.toLowerCase(),
-      name: input.user_name ?? input.user_id.toLowerCase(),
-      team_id: input.team_id,
-    },
+    user: payloadUser(input),
     api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
     token: SLACK_REQUEST_DEFAULTS.verificationToken,
     trigger_id: input.trigger_id ?? triggerId(),
