@@ -87,12 +87,14 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     const expiryQueue = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection: redis, prefix });
     const outboxQueue = new Queue<OutboxMessage>(OUTBOX_QUEUE, { connection: redis, prefix });
     const auditQueue = new Queue<OutboxMessage>(AUDIT_QUEUE, { connection: redis, prefix });
-    for (const queue of [promoteQueue, expiryQueue, outboxQueue, auditQueue]) {
+    const queues = [promoteQueue, expiryQueue, outboxQueue, auditQueue];
+    for (const queue of queues) {
       queue.on("error", (err) =>
         logger.warn({ err: err.message, queue: queue.name }, "queue error"),
       );
-      onStop(`queue ${queue.name}`, () => queue.close());
     }
+    // Closed together, in one bounded step.
+    onStop("queues", () => Promise.all(queues.map((q) => q.close())));
     const auditLog = new AuditLog(redis, prefix, config.auditRetention);
     const outbox = new Outbox({ slack: outboxQueue, audit: auditQueue }, auditLog);
 
@@ -123,7 +125,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         return tokens.tokenFetches;
       },
     });
-    metrics.watchQueues(promoteQueue, expiryQueue, outboxQueue, auditQueue);
+    metrics.watchQueues(...queues);
     outbox.onEvent((entry) => {
       metrics.events.inc({ event: entry.event });
       const createdAt = (entry.request as { createdAt?: number }).createdAt;
