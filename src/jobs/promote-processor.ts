@@ -1,4 +1,5 @@
 import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
+import { isRetryable, ManagementApiError } from "../auth0/errors.js";
 import type { Connection, ManagementClient } from "../auth0/management.js";
 import { type Logger, withRequestId } from "../log.js";
 import type { PromotionRequest } from "../requests/model.js";
@@ -16,10 +17,8 @@ export interface PromoteDeps {
   now?: () => number;
 }
 
-interface Auth0ErrorLike {
-  status?: number;
-  retryable?: boolean;
-  retryAfterMs?: number;
+/** Our errors carry words for people (userMessage); anything else has at least a message. */
+interface ErrorWithWords {
   userMessage?: string;
   message: string;
 }
@@ -27,19 +26,15 @@ interface Auth0ErrorLike {
 /** An Auth0 error in words a person can act on. */
 export function errorInWords(err: unknown): string {
   if (err && typeof err === "object") {
-    const e = err as Auth0ErrorLike;
+    const e = err as ErrorWithWords;
     if (typeof e.userMessage === "string" && e.userMessage) return e.userMessage;
     if (typeof e.message === "string" && e.message) return e.message;
   }
   return String(err);
 }
 
-function isRetryable(err: unknown): boolean {
-  return Boolean(err && typeof err === "object" && (err as Auth0ErrorLike).retryable);
-}
-
-function isRateLimited(err: unknown): err is Auth0ErrorLike {
-  return Boolean(err && typeof err === "object" && (err as Auth0ErrorLike).status === 429);
+function isRateLimited(err: unknown): err is ManagementApiError {
+  return err instanceof ManagementApiError && err.status === 429;
 }
 
 /**
