@@ -1,3 +1,4 @@
+import { ManagementApiError } from "../../../auth0/errors.js";
 import type { Connection } from "../../../auth0/management.js";
 import { errorInWords } from "../../../jobs/promote-processor.js";
 import type { BotDeps } from "../../deps.js";
@@ -27,7 +28,7 @@ export async function lookUpConnection(deps: BotDeps, ref: ConnectionRef): Promi
     return found;
   } catch (err) {
     if (err instanceof Refusal) throw err;
-    if ((err as { status?: number }).status === 404) {
+    if (err instanceof ManagementApiError && err.status === 404) {
       throw new Refusal(
         `:grey_question: No connection ${refLabel(ref)} exists in this Auth0 tenant. Nothing was requested.`,
       );
