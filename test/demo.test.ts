@@ -10,10 +10,20 @@ interface DemoRun {
   stderr: string;
 }
 
-/** Runs `node dist/demo.js` (built by the global setup) to the end, or kills it at the deadline. */
+/** The script `npm run demo` runs: `node <script>`. */
+function demoScript(): string {
+  const { scripts } = JSON.parse(readFileSync(join(process.cwd(), "package.json"), "utf8")) as {
+    scripts: { demo: string };
+  };
+  const script = /^node (\S+)$/.exec(scripts.demo)?.[1];
+  if (!script) throw new Error(`npm run demo is not "node <script>": ${scripts.demo}`);
+  return join(process.cwd(), script);
+}
+
+/** Runs what `npm run demo` runs (built by the global setup) to the end, or kills it at the deadline. */
 function runDemo(env: Record<string, string>, deadlineMs = 45_000): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(process.cwd(), "dist", "demo.js")], {
+    const child = spawn(process.execPath, [demoScript()], {
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -136,9 +146,8 @@ describe("the emulators", () => {
     for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
       const path = relative(src, join(entry.parentPath, entry.name));
-      if (/^(demo|bench|bench-emulators)\.ts$/.test(path) || path.startsWith("emulators/"))
-        continue;
-      if (/from\s+["'][^"']*\/emulators\//.test(readFileSync(join(src, path), "utf8"))) {
+      if (path.startsWith("dev/")) continue;
+      if (/from\s+["'][^"']*\/dev\//.test(readFileSync(join(src, path), "utf8"))) {
         offenders.push(path);
       }
     }

@@ -69,16 +69,15 @@ function sourceFiles(dir: string): string[] {
 }
 
 /**
- * Every Web API method called anywhere under src/, with the files that call it. The emulators
- * (src/emulators, used by the tests and `npm run demo`) answer Slack's methods rather than call
- * them, so they are not scanned.
+ * Every Web API method called anywhere under src/, with the files that call it. Development tooling
+ * (src/dev: the emulators answer Slack's methods rather than call them) is not scanned.
  */
 function webApiCallsInSource(): Map<string, string[]> {
   const calls = new Map<string, string[]>();
   const add = (method: string, file: string) =>
     calls.set(method, [...new Set([...(calls.get(method) ?? []), file])]);
-  const emulators = join(root, "src", "emulators");
-  for (const file of sourceFiles(join(root, "src")).filter((f) => !f.startsWith(emulators))) {
+  const dev = join(root, "src", "dev");
+  for (const file of sourceFiles(join(root, "src")).filter((f) => !f.startsWith(dev))) {
     const text = readFileSync(file, "utf8");
     const rel = file.slice(root.length + 1);
     for (const m of text.matchAll(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderBlocks, renderMessage, renderMrkdwn } from "../src/emulators/render.js";
+import { renderBlocks, renderMessage, renderMrkdwn } from "../src/dev/render.js";
 import type { PromotionRequest } from "../src/requests/model.js";
 import { approvalMessage } from "../src/slack/views/approval-message.js";
 import { auditLine } from "../src/slack/views/audit-line.js";

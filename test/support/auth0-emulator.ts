@@ -1,1 +1,1 @@
-export * from "../../src/emulators/auth0.js";
+export * from "../../src/dev/emulators/auth0/index.js";

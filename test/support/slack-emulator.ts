@@ -1,1 +1,1 @@
-export * from "../../src/emulators/slack.js";
+export * from "../../src/dev/emulators/slack/index.js";

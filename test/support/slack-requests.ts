@@ -1,1 +1,1 @@
-export * from "../../src/emulators/slack-requests.js";
+export * from "../../src/dev/emulators/slack-requests.js";

@@ -4,35 +4,38 @@
  * a script of three people: Alice asks, Carol (not an approver) is refused, Bob approves. It prints
  * what each of them would see, the audit trail and what Auth0 received.
  *
- * The only module outside the tests that imports src/emulators.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "../../config.js";
 import {
   type EmbeddedRedis,
   RedisServerNotFoundError,
   startEmbeddedRedis,
-} from "./embedded-redis.js";
+} from "../../embedded-redis.js";
+import { createRedis } from "../../jobs/queues.js";
+import { createLogger } from "../../log.js";
+import { freePort } from "../../net.js";
+import { type Running, start } from "../../runtime.js";
 import {
   type Auth0Emulator,
   type EmulatedConnection,
   startAuth0Emulator,
-} from "./emulators/auth0.js";
-import { renderMessage } from "./emulators/render.js";
-import { type SlackEmulator, type SlackMessage, startSlackEmulator } from "./emulators/slack.js";
+} from "../emulators/auth0/index.js";
+import {
+  type SlackEmulator,
+  type SlackMessage,
+  startSlackEmulator,
+} from "../emulators/slack/index.js";
 import {
   closeSlackRequestAgent,
   sendBlockAction,
   sendSlashCommand,
-} from "./emulators/slack-requests.js";
-import { createRedis } from "./jobs/queues.js";
-import { createLogger } from "./log.js";
-import { freePort } from "./net.js";
-import { type Running, start } from "./runtime.js";
+} from "../emulators/slack-requests.js";
+import { renderMessage } from "../render.js";
 
 const ALICE = "UALICE001";
 const BOB = "UBOB00001";

@@ -12,8 +12,8 @@ import {
   type Auth0FaultSpec,
   type EmulatedConnection,
   startAuth0Emulator,
-} from "./emulators/auth0.js";
-import { type SlackEmulator, startSlackEmulator } from "./emulators/slack.js";
+} from "../emulators/auth0/index.js";
+import { type SlackEmulator, startSlackEmulator } from "../emulators/slack/index.js";
 
 export interface EmulatorInfo {
   slackUrl: string;
@@ -153,7 +153,7 @@ async function handle(call: EmulatorCall): Promise<unknown> {
 }
 
 const port = parentPort;
-if (!port) throw new Error("bench-emulators runs as a worker thread of npm run bench");
+if (!port) throw new Error("emulator-thread runs as a worker thread of npm run bench");
 port.on("message", (message: { id: number; call: EmulatorCall }) => {
   handle(message.call).then(
     (value) => port.postMessage({ id: message.id, ok: true, value } satisfies EmulatorAnswer),

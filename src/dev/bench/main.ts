@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures the targets of DESIGN.md against the real bot, run as a child process
  * (`node dist/main.js`, HTTP mode) so that its memory is its own, fed Slack-signed requests over
- * real HTTP, with Slack and Auth0 emulated on loopback (in a worker thread, see bench-emulators)
+ * real HTTP, with Slack and Auth0 emulated on loopback (in a worker thread, see emulator-thread.ts)
  * and a real Redis (a throwaway redis-server, or REDIS_URL with a random prefix, removed after).
  *
  * It prints a table: figure, measured value, target, ✓ or ✗. Every loop has a count and a
@@ -18,30 +18,30 @@ import { Worker } from "node:worker_threads";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Agent, request } from "undici";
+import {
+  type EmbeddedRedis,
+  RedisServerNotFoundError,
+  startEmbeddedRedis,
+} from "../../embedded-redis.js";
+import { AUDIT_QUEUE, createRedis, OUTBOX_QUEUE, PROMOTE_QUEUE } from "../../jobs/queues.js";
+import { createLogger } from "../../log.js";
+import { freePort } from "../../net.js";
+import { FINAL_STATES, type RequestState } from "../../requests/model.js";
+import { RequestStore } from "../../requests/store.js";
+import type { EmulatedConnection } from "../emulators/auth0/index.js";
+import {
+  blockActionPayload,
+  FORM_CONTENT_TYPE,
+  signSlackRequest,
+  slashCommandBody,
+} from "../emulators/slack-requests.js";
 import type {
   ApiCall,
   ApprovalMessage,
   EmulatorAnswer,
   EmulatorCall,
   EmulatorInfo,
-} from "./bench-emulators.js";
-import {
-  type EmbeddedRedis,
-  RedisServerNotFoundError,
-  startEmbeddedRedis,
-} from "./embedded-redis.js";
-import type { EmulatedConnection } from "./emulators/auth0.js";
-import {
-  blockActionPayload,
-  FORM_CONTENT_TYPE,
-  signSlackRequest,
-  slashCommandBody,
-} from "./emulators/slack-requests.js";
-import { AUDIT_QUEUE, createRedis, OUTBOX_QUEUE, PROMOTE_QUEUE } from "./jobs/queues.js";
-import { createLogger } from "./log.js";
-import { freePort } from "./net.js";
-import { FINAL_STATES, type RequestState } from "./requests/model.js";
-import { RequestStore } from "./requests/store.js";
+} from "./emulator-thread.js";
 
 /** Commands, then approve clicks, arriving at once. */
 const BURST = 200;
@@ -176,7 +176,7 @@ class Emulators {
   offsetMs = 0;
 
   constructor() {
-    this.worker = new Worker(new URL("./bench-emulators.js", import.meta.url));
+    this.worker = new Worker(new URL("./emulator-thread.js", import.meta.url));
     this.worker.on("message", (answer: EmulatorAnswer) => {
       const waiter = this.pending.get(answer.id);
       this.pending.delete(answer.id);
@@ -233,7 +233,7 @@ interface BotChild {
 }
 
 const children = new Set<BotChild>();
-const distMain = fileURLToPath(new URL("./main.js", import.meta.url));
+const distMain = fileURLToPath(new URL("../../main.js", import.meta.url));
 /**
  * Node options for the bot processes: by default the memory flags that `npm start` and the
  * Docker image use; BENCH_NODE_ARGS replaces them (e.g. "--cpu-prof" to profile, "" for none).
