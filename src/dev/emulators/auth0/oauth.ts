@@ -1,0 +1,229 @@
+/**
+ * The tenant's authorization server: OIDC discovery, `POST /oauth/token` for the
+ * client-credentials grant (client_secret_post or client_secret_basic), and the check of the
+ * bearer tokens it issued when they come back on a Management API request.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { type Answer, auth0Error } from "./errors.js";
+import type { Auth0Request } from "./types.js";
+
+/** A token this tenant issued: what it may do and until when. */
+export interface IssuedToken {
+  scopes: string[];
+  expiresAtMs: number;
+  revoked: boolean;
+}
+
+export interface TokenIssuerOptions {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  audience: string;
+  clientId: string;
+  clientSecret: string;
+  tokenExpiresIn: number;
+}
+
+export interface TokenIssuer {
+  /** Answers a request to /oauth/token, granting the scopes `scopes` names now. */
+  token(record: Auth0Request, bodyError: boolean, scopes: readonly string[]): Answer;
+  /** The token behind an `Authorization: Bearer …` header, or the 401 that refuses it. */
+  authenticate(
+    authorization: string | undefined,
+  ): { bearer?: string } & ({ token: IssuedToken } | { refused: Answer });
+  /** How many tokens were issued since the start or the last clear(). */
+  readonly issued: number;
+  revokeAll(): void;
+  /** Forgets every token issued. */
+  clear(): void;
+}
+
+function b64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The client id and secret, from the form or from HTTP Basic (which wins). */
+function clientCredentials(
+  params: Record<string, unknown>,
+  authorization: string | undefined,
+): { id?: string; secret?: string } {
+  let id = typeof params.client_id === "string" ? params.client_id : undefined;
+  let secret = typeof params.client_secret === "string" ? params.client_secret : undefined;
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
+    }
+  }
+  return { id, secret };
+}
+
+const MISSING_GRANT: Answer = [
+  400,
+  { error: "invalid_request", error_description: "Missing required parameter: grant_type" },
+];
+
+export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
+  const { url, audience, clientId, clientSecret, tokenExpiresIn } = options;
+  const tokens = new Map<string, IssuedToken>();
+  let issued = 0;
+
+  const issue = (scopes: readonly string[]): Answer => {
+    const iat = Math.floor(Date.now() / 1000);
+    // Shaped like Auth0's (a JWT); opaque to the client, unsigned here.
+    const accessToken = [
+      b64url({ alg: "RS256", typ: "JWT", kid: "emulator" }),
+      b64url({
+        iss: `${url}/`,
+        sub: `${clientId}@clients`,
+        aud: audience,
+        iat,
+        exp: iat + tokenExpiresIn,
+        scope: scopes.join(" "),
+        gty: "client-credentials",
+        azp: clientId,
+        jti: randomBytes(8).toString("hex"),
+      }),
+      randomBytes(32).toString("base64url"),
+    ].join(".");
+    tokens.set(accessToken, {
+      scopes: [...scopes],
+      expiresAtMs: Date.now() + tokenExpiresIn * 1000,
+      revoked: false,
+    });
+    issued++;
+    return [
+      200,
+      {
+        access_token: accessToken,
+        scope: scopes.join(" "),
+        expires_in: tokenExpiresIn,
+        token_type: "Bearer",
+      },
+    ];
+  };
+
+  return {
+    token(record, bodyError, scopes) {
+      if (bodyError || typeof record.body !== "object" || record.body === null) {
+        return MISSING_GRANT;
+      }
+      const params = record.body as Record<string, unknown>;
+      const { id, secret } = clientCredentials(params, record.headers.authorization);
+      if (!params.grant_type) return MISSING_GRANT;
+      if (!id || !secret || !safeEqual(id, clientId) || !safeEqual(secret, clientSecret)) {
+        return [401, { error: "access_denied", error_description: "Unauthorized" }];
+      }
+      if (params.grant_type !== "client_credentials") {
+        return [
+          403,
+          {
+            error: "unauthorized_client",
+            error_description: `Grant type '${String(params.grant_type)}' not allowed for the client.`,
+          },
+        ];
+      }
+      if (typeof params.audience !== "string" || params.audience === "") {
+        return [
+          403,
+          {
+            error: "access_denied",
+            error_description:
+              "No audience parameter was provided, and no default audience has been configured",
+          },
+        ];
+      }
+      if (params.audience !== audience) {
+        return [
+          403,
+          {
+            error: "access_denied",
+            error_description: `Service not enabled within domain: ${params.audience}`,
+          },
+        ];
+      }
+      return issue(scopes);
+    },
+
+    authenticate(authorization) {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+      if (!bearer) return { refused: [401, auth0Error(401, "Missing authentication")] };
+      const token = tokens.get(bearer);
+      if (!token || token.revoked) {
+        const body = auth0Error(401, "Invalid token", undefined, {
+          attributes: { error: "Invalid token" },
+        });
+        return { bearer, refused: [401, body] };
+      }
+      if (Date.now() >= token.expiresAtMs) {
+        const message = "Expired token received for JSON Web Token validation";
+        const body = auth0Error(401, message, undefined, { attributes: { error: message } });
+        return { bearer, refused: [401, body] };
+      }
+      return { bearer, token };
+    },
+
+    get issued() {
+      return issued;
+    },
+    revokeAll() {
+      for (const t of tokens.values()) t.revoked = true;
+    },
+    clear() {
+      tokens.clear();
+      issued = 0;
+    },
+  };
+}
+
+/** `/.well-known/openid-configuration`, as a tenant at `url` publishes it. */
+export function discoveryDocument(url: string): Record<string, unknown> {
+  return {
+    issuer: `${url}/`,
+    authorization_endpoint: `${url}/authorize`,
+    token_endpoint: `${url}/oauth/token`,
+    device_authorization_endpoint: `${url}/oauth/device/code`,
+    userinfo_endpoint: `${url}/userinfo`,
+    mfa_challenge_endpoint: `${url}/mfa/challenge`,
+    jwks_uri: `${url}/.well-known/jwks.json`,
+    registration_endpoint: `${url}/oidc/register`,
+    revocation_endpoint: `${url}/oauth/revoke`,
+    scopes_supported: ["openid", "profile", "offline_access", "name", "email", "email_verified"],
+    response_types_supported: [
+      "code",
+      "token",
+      "id_token",
+      "code token",
+      "code id_token",
+      "token id_token",
+      "code token id_token",
+    ],
+    code_challenge_methods_supported: ["S256", "plain"],
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["public"],
+    token_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+    ],
+    grant_types_supported: [
+      "authorization_code",
+      "implicit",
+      "refresh_token",
+      "client_credentials",
+      "urn:ietf:params:oauth:grant-type:device_code",
+    ],
+    id_token_signing_alg_values_supported: ["HS256", "RS256", "PS256"],
+    request_uri_parameter_supported: false,
+    request_parameter_supported: false,
+    end_session_endpoint: `${url}/oidc/logout`,
+  };
+}
