@@ -204,7 +204,7 @@ describe("Dockerfile", () => {
     const flags = /^node (.*) dist\/main\.js$/.exec(start)?.[1];
     expect(flags).toMatch(/--max-old-space-size=\d+/);
     expect(read("Dockerfile")).toContain(`ENV NODE_OPTIONS="${flags}"`);
-    expect(read("src/dev/bench/main.ts")).toContain(`"${flags}"`);
+    expect(read("src/dev/bench/config.ts")).toContain(`"${flags}"`);
   });
 
   it("runs as the unprivileged node user, set before CMD", () => {
