@@ -9,7 +9,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# dist/dev (emulators, demo, bench) is development tooling: it is removed here, before the
+# runtime stage copies dist/, so the image ships only the bot.
+RUN npm run build && rm -rf dist/dev
 
 # --- runtime: production dependencies and the compiled code only ------------------------------
 FROM node:24-slim AS runtime

@@ -183,6 +183,24 @@ describe("Dockerfile", () => {
     ]);
   });
 
+  it("leaves dist/dev (emulators, demo, bench) out of the runtime image", () => {
+    // The shell commands of the build stages, in order: "a && b; c" is three.
+    const commands = dockerfile
+      .filter((i) => i.stage < lastStage && i.keyword === "RUN")
+      .flatMap((i) => i.args.split(/&&|;/).map((c) => c.trim()));
+    const lastBuild = commands.findLastIndex((c) => /\bnpm run build\b/.test(c));
+    expect(lastBuild).toBeGreaterThanOrEqual(0);
+    // Removed after the last build, before the runtime stage copies dist/ out.
+    expect(
+      commands.slice(lastBuild + 1).some((c) => /^rm\s+-(rf|fr)\s+(\.\/)?dist\/dev\/?$/.test(c)),
+    ).toBe(true);
+    // And the runtime stage neither builds nor gets sources to build from.
+    expect(runtime.some((i) => /\b(npm run build|tsc)\b/.test(i.args))).toBe(false);
+    expect(runtime.some((i) => i.keyword === "COPY" && /(^|\s)\.?\/?src\b/.test(i.args))).toBe(
+      false,
+    );
+  });
+
   it("installs production dependencies only in the runtime image, without running scripts", () => {
     const installs = runtime.filter(
       (i) => i.keyword === "RUN" && /\bnpm (ci|install|i)\b/.test(i.args),
