@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { describe, expect, inject, it } from "vitest";
 
@@ -136,21 +136,5 @@ describe("npm run demo", () => {
     const dataDir = /data in (\S+) \(removed at the end\)/.exec(run.stdout)?.[1];
     expect(dataDir).toBeDefined();
     expect(existsSync(dataDir ?? "")).toBe(false);
-  });
-});
-
-describe("the emulators", () => {
-  it("are imported only by the tests, the demo and the benchmark, never by the bot", () => {
-    const src = join(process.cwd(), "src");
-    const offenders: string[] = [];
-    for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
-      const path = relative(src, join(entry.parentPath, entry.name));
-      if (path.startsWith("dev/")) continue;
-      if (/from\s+["'][^"']*\/dev\//.test(readFileSync(join(src, path), "utf8"))) {
-        offenders.push(path);
-      }
-    }
-    expect(offenders).toEqual([]);
   });
 });
