@@ -30,3 +30,12 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 10));
   }
 }
+
+/**
+ * An emulator's `waitFor`: polls `predicate` (every ~10 ms) until it returns a value, or rejects
+ * after timeoutMs (default 5000) with a message naming `what` and what the emulator saw.
+ */
+export type WaitFor = <T>(
+  predicate: () => T | undefined | null | false,
+  opts?: { timeoutMs?: number; what?: string },
+) => Promise<T>;

@@ -1,4 +1,5 @@
 /** The Auth0 emulator's public types: what tests and tools see of it. */
+import type { WaitFor } from "../../harness/poll.js";
 
 export interface EmulatedConnection {
   id: string;
@@ -73,10 +74,7 @@ export interface Auth0Emulator {
   revokeTokens(): void;
   setRateLimit(rl: { perSecond: number; burst: number } | undefined): void;
   injectFault(f: Auth0FaultSpec): void;
-  waitFor<T>(
-    predicate: () => T | undefined | null | false,
-    opts?: { timeoutMs?: number; what?: string },
-  ): Promise<T>;
+  waitFor: WaitFor;
   reset(): void;
   close(): Promise<void>;
 }

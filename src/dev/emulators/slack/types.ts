@@ -1,4 +1,5 @@
 /** The Slack emulator's public types: what tests and tools see of it. */
+import type { WaitFor } from "../../harness/poll.js";
 
 export interface SlackCall {
   method: string;
@@ -130,10 +131,7 @@ export interface SlackEmulator {
    * Poll (every ~10 ms) until predicate returns a truthy value, or throw after timeoutMs
    * (default 5000) with a message listing the calls seen so far.
    */
-  waitFor<T>(
-    predicate: () => T | undefined | null | false,
-    opts?: { timeoutMs?: number; what?: string },
-  ): Promise<T>;
+  waitFor: WaitFor;
   /** clear calls, responses, messages, views, faults, envelopes (usergroups are kept) */
   reset(): void;
   /** Closes every socket (without a close handshake) and the server. */
