@@ -37,7 +37,7 @@ import {
   signSlackRequest,
   slashCommandBody,
 } from "./emulators/slack-requests.js";
-import { AUDIT_QUEUE, createRedis, OUTBOX_QUEUE, PROMOTE_QUEUE } from "./jobs/queues.js";
+import { AUDIT_QUEUE, CHANGE_QUEUE, createRedis, OUTBOX_QUEUE } from "./jobs/queues.js";
 import { createLogger } from "./log.js";
 import { freePort } from "./net.js";
 import { FINAL_STATES, type RequestState } from "./requests/model.js";
@@ -863,7 +863,7 @@ async function run(world: World): Promise<void> {
     approveClick(world, crashApproval, "crash"),
   );
   if (crashClick.status !== 200) throw new BenchError(`a click was answered ${crashClick.status}`);
-  await worker1.waitForOutput(/promotion started/, 10_000);
+  await worker1.waitForOutput(/change started/, 10_000);
   worker1.proc.kill("SIGKILL");
   await worker1.exited;
   const killedAt = epochNow();
@@ -1002,7 +1002,7 @@ async function main(): Promise<number> {
         ? `Redis: a throwaway redis-server at ${redisUrl} (appendonly, fsync every second)\n`
         : `Redis: ${redisUrl} (REDIS_URL), keys under ${prefix}: removed afterwards\n`,
     );
-    for (const name of [PROMOTE_QUEUE, OUTBOX_QUEUE, AUDIT_QUEUE]) {
+    for (const name of [CHANGE_QUEUE, OUTBOX_QUEUE, AUDIT_QUEUE]) {
       const queue = new Queue(name, { connection: redis, prefix });
       queue.on("error", () => undefined); // the client's error handler above has it
       queues.push(queue);

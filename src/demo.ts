@@ -32,7 +32,7 @@ import {
 import { createRedis } from "./jobs/queues.js";
 import { createLogger } from "./log.js";
 import { freePort } from "./net.js";
-import { type Running, start } from "./runtime.js";
+import { type Running, start } from "./runtime/index.js";
 
 const ALICE = "UALICE001";
 const BOB = "UBOB00001";

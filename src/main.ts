@@ -5,7 +5,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { doctorMain } from "./doctor.js";
 import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
-import { type Role, type Running, start } from "./runtime.js";
+import { type Role, type Running, start } from "./runtime/index.js";
 
 const ROLES: readonly (Role | "doctor")[] = ["all", "bot", "worker", "doctor"];
 

@@ -87,7 +87,7 @@ describe("shutting down", () => {
     // Auth0 answers the PATCH slowly, so the job is mid-flight when the signal comes.
     s.auth0.injectFault({ method: "PATCH", kind: "delay", delayMs: 2_000 });
     const requestId = await promoteAcme(s);
-    await worker.waitForOutput(/promotion started/);
+    await worker.waitForOutput(/change started/);
     worker.proc.kill("SIGTERM");
     expect(await worker.exited()).toBe(0);
     expect(worker.output()).toMatch(/shutting down/);

@@ -29,7 +29,7 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
     delayMs: 60_000,
   });
   await stack.click(APPROVER, "approve_request", requestId);
-  await first.waitForOutput(/promotion started/);
+  await first.waitForOutput(/change started/);
   first.proc.kill("SIGKILL");
   await first.exited();
   const killedAt = Date.now();

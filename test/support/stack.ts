@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
-import { type Role, type Running, start } from "../../src/runtime.js";
+import { type Role, type Running, start } from "../../src/runtime/index.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
