@@ -11,6 +11,7 @@ import {
   TokenRequestError,
 } from "./auth0/index.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { errorInWords } from "./error-words.js";
 import { redactSecrets } from "./log.js";
 
 /**
@@ -93,7 +94,7 @@ export async function runDoctor(
     config = loadConfig(env);
     configResults = [ok(CHECK.config, describeConfig(config))];
   } catch (err) {
-    const problems = err instanceof ConfigError ? err.problems : [errorText(err)];
+    const problems = err instanceof ConfigError ? err.problems : [errorInWords(err)];
     configResults = problems.map((problem) => {
       const variable = /^[A-Z][A-Z0-9_]+/.exec(problem)?.[0];
       return fail(
@@ -258,10 +259,6 @@ function parseInfo(info: string): Map<string, string> {
   return fields;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
   const where = printableRedisUrl(config.redis.url);
   const redis = new Redis(config.redis.url, {
@@ -290,7 +287,7 @@ async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResul
       version = parseInfo(await redis.info("server")).get("redis_version");
     } catch (err) {
       const cause = socketError ?? err;
-      const text = errorText(cause);
+      const text = errorInWords(cause);
       const reason =
         networkFailure(cause, timeoutMs)?.reason ??
         (/Unknown RESP type|Protocol error/i.test(text)
@@ -326,7 +323,7 @@ async function checkEviction(redis: Redis): Promise<CheckResult> {
     // INFO, not CONFIG GET: managed Redis services often disable CONFIG.
     policy = parseInfo(await redis.info("memory")).get("maxmemory_policy");
   } catch (err) {
-    return warn(CHECK.eviction, `could not tell: INFO memory failed (${errorText(err)})`, fix);
+    return warn(CHECK.eviction, `could not tell: INFO memory failed (${errorInWords(err)})`, fix);
   }
   if (policy === undefined) {
     return warn(CHECK.eviction, "could not tell: INFO memory has no maxmemory_policy", fix);
@@ -348,7 +345,7 @@ async function checkPersistence(redis: Redis): Promise<CheckResult> {
   } catch (err) {
     return warn(
       CHECK.persistence,
-      `could not tell: INFO persistence failed (${errorText(err)})`,
+      `could not tell: INFO persistence failed (${errorInWords(err)})`,
       fix,
     );
   }
@@ -449,7 +446,7 @@ function slackFailure(err: unknown, apiUrl: string, timeoutMs: number): SlackFai
     const host = safeHost(apiUrl);
     return {
       network: true,
-      reason: `could not reach Slack at ${host}: ${failure?.reason ?? errorText(e.original)}`,
+      reason: `could not reach Slack at ${host}: ${failure?.reason ?? errorInWords(e.original)}`,
     };
   }
   if (e.code === ErrorCode.HTTPError) {
@@ -460,7 +457,7 @@ function slackFailure(err: unknown, apiUrl: string, timeoutMs: number): SlackFai
   }
   const failure = networkFailure(err, timeoutMs);
   if (failure) return { network: true, reason: `could not reach Slack: ${failure.reason}` };
-  return { network: false, reason: errorText(err) };
+  return { network: false, reason: errorInWords(err) };
 }
 
 function safeHost(url: string): string {
@@ -652,14 +649,6 @@ function tokenFix(err: unknown, config: Config): string {
   return "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
 }
 
-function userMessage(err: unknown): string {
-  if (typeof err === "object" && err !== null && "userMessage" in err) {
-    const message = (err as { userMessage: unknown }).userMessage;
-    if (typeof message === "string") return message;
-  }
-  return errorText(err);
-}
-
 async function checkAuth0(config: Config, timeoutMs: number): Promise<CheckResult[]> {
   const { auth0 } = config;
   const transport = createTransport({ timeoutMs, connections: 2 });
@@ -678,7 +667,7 @@ async function checkAuth0(config: Config, timeoutMs: number): Promise<CheckResul
     } catch (err) {
       const reason = "no Management API token";
       return [
-        fail(CHECK.token, userMessage(err), tokenFix(err, config)),
+        fail(CHECK.token, errorInWords(err), tokenFix(err, config)),
         ...AUTH0_SCOPES.map((s) => skip(`Auth0 scope ${s.scope}`, reason)),
         skip(CHECK.dcr, reason),
       ];
@@ -728,7 +717,7 @@ async function checkDynamicClientRegistration(management: ManagementClient): Pro
     const scope = err instanceof ManagementApiError && err.status === 403;
     return warn(
       CHECK.dcr,
-      `could not read the tenant settings: ${userMessage(err)}`,
+      `could not read the tenant settings: ${errorInWords(err)}`,
       scope
         ? `${MANAGEMENT_API_GRANTS} → tick read:tenant_settings`
         : "run the doctor again; the approval message will say the setting could not be read",
@@ -772,7 +761,7 @@ async function guarded(
     return await Promise.race([run(), overrun]);
   } catch (err) {
     return [
-      fail(first, `the check itself failed: ${errorText(err)}`, "report this as a bug"),
+      fail(first, `the check itself failed: ${errorInWords(err)}`, "report this as a bug"),
       ...rest.map((name) => skip(name, `${first} could not be checked`)),
     ];
   } finally {

@@ -5,6 +5,14 @@ import { redactSecrets } from "../log.js";
  * Every error the Auth0 client throws says whether retrying can help (`retryable`) and has a
  * `userMessage` a person can act on. None of them ever holds a token or a client secret.
  */
+abstract class Auth0ClientError extends Error {
+  abstract readonly retryable: boolean;
+
+  /** What went wrong, in words a person can act on; `errorInWords` prefers these. */
+  get userMessage(): string {
+    return this.message;
+  }
+}
 
 const GRANT_HINT = "grant it under APIs → Auth0 Management API → Machine to Machine Applications";
 
@@ -25,7 +33,7 @@ export interface ManagementApiErrorInit {
 }
 
 /** Auth0's Management API answered, and the answer was not what we asked for. */
-export class ManagementApiError extends Error {
+export class ManagementApiError extends Auth0ClientError {
   override readonly name = "ManagementApiError";
   readonly status: number;
   readonly errorCode?: string;
@@ -58,12 +66,7 @@ export class ManagementApiError extends Error {
     this.retryable = init.retryable ?? isRetryableStatus(init.status);
   }
 
-  /** What went wrong, in words a person can act on. */
-  get userMessage(): string {
-    return this.describe();
-  }
-
-  describe(): string {
+  override get userMessage(): string {
     if (this.detail) return this.detail;
     const { status, errorCode } = this;
     const said = this.auth0Message ? `: ${this.auth0Message}` : "";
@@ -132,7 +135,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** Auth0 could not be reached at all: refused, reset, timed out, name not resolved. */
-export class Auth0UnreachableError extends Error {
+export class Auth0UnreachableError extends Auth0ClientError {
   override readonly name = "Auth0UnreachableError";
   readonly retryable = true;
   readonly host: string;
@@ -143,14 +146,6 @@ export class Auth0UnreachableError extends Error {
     super(`could not reach Auth0 at ${host}: ${reason}`, { cause: options.cause });
     this.host = host;
     this.code = options.code;
-  }
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
   }
 }
 
@@ -165,7 +160,7 @@ export interface TokenRequestErrorInit {
 }
 
 /** The client-credentials token (or the discovery before it) could not be obtained. */
-export class TokenRequestError extends Error {
+export class TokenRequestError extends Auth0ClientError {
   override readonly name = "TokenRequestError";
   readonly retryable: boolean;
   readonly error?: string;
@@ -179,28 +174,12 @@ export class TokenRequestError extends Error {
     this.description = init.description === undefined ? undefined : redactSecrets(init.description);
     this.status = init.status;
   }
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
-  }
 }
 
 /** A value that must not reach an Auth0 URL (malformed id or name); nothing was sent. */
-export class InvalidIdentifierError extends Error {
+export class InvalidIdentifierError extends Auth0ClientError {
   override readonly name = "InvalidIdentifierError";
   readonly retryable = false;
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
-  }
 }
 
 export type Auth0Error =
