@@ -620,33 +620,40 @@ function auth0Names(): string[] {
   return [CHECK.token, ...AUTH0_SCOPES.map((s) => `Auth0 scope ${s.scope}`), CHECK.dcr];
 }
 
+const CHECK_AUTH0_SETTINGS =
+  "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
+
 /** Where to look in the Auth0 Dashboard for each way a token request can fail. */
 function tokenFix(err: unknown, config: Config): string {
+  if (!(err instanceof TokenRequestError)) return CHECK_AUTH0_SETTINGS;
   const app = `the application with client id ${config.auth0.clientId}`;
-  if (!(err instanceof TokenRequestError)) {
-    return "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
+  const { reason } = err;
+  switch (reason) {
+    case "unreachable":
+      return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
+    case "invalid_client":
+      return `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
+    case "unknown_audience":
+      return `set AUTH0_AUDIENCE to the Management API identifier ${config.auth0.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
+    case "not_authorized_for_api":
+      return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
+    case "grant_type_not_allowed":
+      return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
+    case "issuer_mismatch":
+      return "set AUTH0_DOMAIN to the tenant's canonical domain (…auth0.com), not a custom domain";
+    case "rate_limited":
+    case "server_error":
+      return "try again shortly; if it persists, see https://status.auth0.com";
+    case "insecure_url":
+    case "bad_answer":
+    case "refused":
+    case "other":
+      return CHECK_AUTH0_SETTINGS;
+    default: {
+      const unhandled: never = reason;
+      throw new Error(`no fix for the token failure ${String(unhandled)}`);
+    }
   }
-  const said = `${err.description ?? ""} ${err.message}`;
-  if (err.status === undefined && err.retryable) {
-    return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
-  }
-  if (err.error === "invalid_client" || err.status === 401) {
-    return `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
-  }
-  if (/service not enabled within domain/i.test(said)) {
-    return `set AUTH0_AUDIENCE to the Management API identifier ${config.auth0.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
-  }
-  if (/not authorized to access resource server|not authorized for/i.test(said)) {
-    return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
-  }
-  if (/grant type|Client Credentials grant/i.test(said)) {
-    return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
-  }
-  if (/issuer/i.test(said)) {
-    return "set AUTH0_DOMAIN to the tenant's canonical domain (…auth0.com), not a custom domain";
-  }
-  if (err.retryable) return "try again shortly; if it persists, see https://status.auth0.com";
-  return "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
 }
 
 async function checkAuth0(config: Config, timeoutMs: number): Promise<CheckResult[]> {

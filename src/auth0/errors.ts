@@ -149,8 +149,46 @@ export class Auth0UnreachableError extends Auth0ClientError {
   }
 }
 
+/**
+ * Why a token could not be had, for callers to switch on (the doctor picks its fix by it). Set
+ * where openid-client's failure is turned into a TokenRequestError, the one place that reads
+ * Auth0's wording.
+ */
+export type TokenFailureReason =
+  /** No answer: refused, reset, timed out, the name did not resolve. */
+  | "unreachable"
+  /** An http:// tenant URL that is not a loopback host; nothing was sent. */
+  | "insecure_url"
+  /** Auth0 rejected the client id or secret (invalid_client, or a 401). */
+  | "invalid_client"
+  /** The audience names no API in this tenant ("Service not enabled within domain"). */
+  | "unknown_audience"
+  /** The application has no grant for the API ("not authorized to access resource server"). */
+  | "not_authorized_for_api"
+  /** The application may not use the Client Credentials grant. */
+  | "grant_type_not_allowed"
+  /** The discovery document names another issuer (a custom domain, not the tenant's own). */
+  | "issuer_mismatch"
+  /** 429: Auth0 is limiting token requests. */
+  | "rate_limited"
+  /** 5xx: Auth0 failed. */
+  | "server_error"
+  /** Something answered, but not with anything usable (not JSON, an unexpected status). */
+  | "bad_answer"
+  /** Auth0 refused with an OAuth error none of the above names. */
+  | "refused"
+  /** Anything else. */
+  | "other";
+
+/** Asking again later can help only when nothing, or an overloaded Auth0, answered. */
+const RETRYABLE_TOKEN_FAILURES: ReadonlySet<TokenFailureReason> = new Set([
+  "unreachable",
+  "rate_limited",
+  "server_error",
+]);
+
 export interface TokenRequestErrorInit {
-  retryable: boolean;
+  reason: TokenFailureReason;
   /** The OAuth `error` Auth0 answered (access_denied, unauthorized_client, …). */
   error?: string;
   /** Auth0's `error_description`. */
@@ -162,6 +200,7 @@ export interface TokenRequestErrorInit {
 /** The client-credentials token (or the discovery before it) could not be obtained. */
 export class TokenRequestError extends Auth0ClientError {
   override readonly name = "TokenRequestError";
+  readonly reason: TokenFailureReason;
   readonly retryable: boolean;
   readonly error?: string;
   readonly description?: string;
@@ -169,7 +208,8 @@ export class TokenRequestError extends Auth0ClientError {
 
   constructor(message: string, init: TokenRequestErrorInit) {
     super(redactSecrets(message), init.cause === undefined ? undefined : { cause: init.cause });
-    this.retryable = init.retryable;
+    this.reason = init.reason;
+    this.retryable = RETRYABLE_TOKEN_FAILURES.has(init.reason);
     this.error = init.error;
     this.description = init.description === undefined ? undefined : redactSecrets(init.description);
     this.status = init.status;
