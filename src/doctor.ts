@@ -10,7 +10,7 @@ import {
   TokenProvider,
   TokenRequestError,
 } from "./auth0/index.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, type ConfigProblem, loadConfig } from "./config.js";
 import { errorInWords } from "./error-words.js";
 import { redactSecrets } from "./log.js";
 
@@ -94,17 +94,17 @@ export async function runDoctor(
     config = loadConfig(env);
     configResults = [ok(CHECK.config, describeConfig(config))];
   } catch (err) {
-    const problems = err instanceof ConfigError ? err.problems : [errorInWords(err)];
-    configResults = problems.map((problem) => {
-      const variable = /^[A-Z][A-Z0-9_]+/.exec(problem)?.[0];
-      return fail(
+    const problems: ConfigProblem[] =
+      err instanceof ConfigError ? err.issues : [{ text: errorInWords(err) }];
+    configResults = problems.map(({ variable, text }) =>
+      fail(
         CHECK.config,
-        problem,
+        text,
         variable
           ? `set ${variable} in the environment or in .env (see .env.example)`
           : "fix the environment or .env (see .env.example)",
-      );
-    });
+      ),
+    );
   }
 
   let results: CheckResult[];
@@ -259,6 +259,24 @@ function parseInfo(info: string): Map<string, string> {
   return fields;
 }
 
+/**
+ * Why Redis could not be used. ioredis gives its parser's and the server's errors as text only
+ * (no codes), so their words are read here, where the error arrives: Redis's NOAUTH and
+ * WRONGPASS replies, older servers' "invalid password", the parser's "Protocol error".
+ */
+function redisFailure(cause: unknown, timeoutMs: number): { reason: string; auth: boolean } {
+  const network = networkFailure(cause, timeoutMs);
+  if (network) return { reason: network.reason, auth: false };
+  const said = errorInWords(cause);
+  if (/Unknown RESP type|Protocol error/i.test(said)) {
+    return {
+      reason: "something that is not Redis answered there (check the host and port)",
+      auth: false,
+    };
+  }
+  return { reason: said, auth: /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(said) };
+}
+
 async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
   const where = printableRedisUrl(config.redis.url);
   const redis = new Redis(config.redis.url, {
@@ -286,19 +304,12 @@ async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResul
       await redis.connect();
       version = parseInfo(await redis.info("server")).get("redis_version");
     } catch (err) {
-      const cause = socketError ?? err;
-      const text = errorInWords(cause);
-      const reason =
-        networkFailure(cause, timeoutMs)?.reason ??
-        (/Unknown RESP type|Protocol error/i.test(text)
-          ? "something that is not Redis answered there (check the host and port)"
-          : text);
-      const auth = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(reason);
+      const failure = redisFailure(socketError ?? err, timeoutMs);
       return [
         fail(
           CHECK.redis,
-          `not reachable at ${where}: ${reason}`,
-          auth
+          `not reachable at ${where}: ${failure.reason}`,
+          failure.auth
             ? "put the right user and password in REDIS_URL (redis://user:password@host:6379)"
             : "start Redis, or set REDIS_URL to a Redis this host can reach",
         ),

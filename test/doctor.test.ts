@@ -181,6 +181,37 @@ describe("npm run doctor", () => {
     expect(report.ms).toBeLessThan(3_000);
   });
 
+  it("a wrong Redis password: ✗ saying so, with where the password goes, never printed", async () => {
+    const wrongPassword = "not-the-redis-pass-31f0";
+    const report = await doctor(
+      envFor({ REDIS_URL: `redis://:${wrongPassword}@127.0.0.1:${goodRedis.port}` }),
+    );
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Redis")).toMatch(
+      new RegExp(
+        `^✗ Redis: not reachable at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${goodRedis.port}: WRONGPASS`,
+      ),
+    );
+    expect(fixOf(report, "✗", "Redis")).toBe(
+      "put the right user and password in REDIS_URL (redis://user:password@host:6379)",
+    );
+    expectNoSecrets(report, wrongPassword);
+  });
+
+  it("REDIS_URL points at something that is not Redis: ✗ saying so", async () => {
+    const notRedis = new URL(auth0.url);
+    const report = await doctor(envFor({ REDIS_URL: `redis://${notRedis.host}` }));
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Redis")).toBe(
+      `✗ Redis: not reachable at redis://${notRedis.host}: something that is not Redis answered there (check the host and port)`,
+    );
+    expect(fixOf(report, "✗", "Redis")).toBe(
+      "start Redis, or set REDIS_URL to a Redis this host can reach",
+    );
+  });
+
   it("a Redis that evicts keys and keeps nothing on disk: ✗ for each, with the setting to change", async () => {
     const bad = await startRedisServer(["--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]);
     try {
