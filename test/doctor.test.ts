@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { doctorMain, runDoctor } from "../src/doctor.js";
+import { doctorMain, runDoctor } from "../src/doctor/index.js";
 import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
 import { freePort, type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { type SlackEmulator, startSlackEmulator } from "./support/slack-emulator.js";
