@@ -229,7 +229,7 @@ async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<Token
       const answer =
         status === 200
           ? "answered with something that is not JSON"
-          : `answered ${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
+          : `answered ${statusLine(status)}`;
       return new TokenRequestError(`Auth0 ${answer} when asked for ${ctx.what}`, {
         reason: statusReason(status) ?? "bad_answer",
         status,
@@ -310,7 +310,7 @@ function oauthMessage(
     case "rate_limited":
       return "Auth0 is limiting token requests; try again shortly";
     case "server_error":
-      return `Auth0 answered ${`${status} ${STATUS_CODES[status] ?? ""}`.trimEnd()} when asked for ${ctx.what}`;
+      return `Auth0 answered ${statusLine(status)} when asked for ${ctx.what}`;
     case "invalid_client":
       return "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)";
     case "unknown_audience":
@@ -325,6 +325,11 @@ function oauthMessage(
     default:
       return `Auth0 refused ${ctx.what} (${[error, description].filter(Boolean).join(": ") || status})`;
   }
+}
+
+/** "503 Service Unavailable" */
+function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
 }
 
 function isResponse(value: unknown): value is Response {
