@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { doctorMain } from "./doctor.js";
+import { doctorMain } from "./doctor/index.js";
 import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
 import { type Role, type Running, start } from "./runtime/index.js";

@@ -53,7 +53,8 @@ export interface Auth0FaultSpec {
   path?: RegExp | string;
   /** How many matching requests this fault answers (default 1). */
   times?: number;
-  kind: "status" | "delay" | "reset" | "ratelimit";
+  /** `html`: 200 with an HTML page, as a proxy's login page or a host that is not Auth0 gives. */
+  kind: "status" | "delay" | "reset" | "ratelimit" | "html";
   status?: number;
   delayMs?: number;
   resetInSec?: number;
@@ -86,6 +87,12 @@ export interface Auth0Emulator {
   connection(id: string): EmulatedConnection | undefined;
   setScopes(scopes: string[]): void;
   setDynamicClientRegistration(on: boolean): void;
+  /** Whether the application is authorized for the Management API (has a client grant). */
+  setClientGrant(on: boolean): void;
+  /** The grant types the application may use (default: client_credentials). */
+  setGrantTypes(grantTypes: string[]): void;
+  /** The issuer discovery names (default `${url}/`); a custom domain's differs. */
+  setIssuer(issuer: string | undefined): void;
   revokeTokens(): void;
   setRateLimit(rl: { perSecond: number; burst: number } | undefined): void;
   injectFault(f: Auth0FaultSpec): void;
@@ -208,6 +215,9 @@ export async function startAuth0Emulator(
 
   let scopes = [...(options.scopes ?? DEFAULT_SCOPES)];
   let dcr = options.dynamicClientRegistration ?? true;
+  let clientGrant = true;
+  let grantTypes = ["client_credentials"];
+  let issuer: string | undefined;
   let bucket = makeBucket(options.rateLimit);
   let connections = new Map(initialConnections.map((c) => [c.id, structuredClone(c)]));
   let faults: Fault[] = [];
@@ -340,6 +350,11 @@ export async function startAuth0Emulator(
       if (fault.kind === "delay") {
         await delay(fault.delayMs ?? 1000);
         if (closing || res.destroyed) return;
+      } else if (fault.kind === "html") {
+        record.status = 200;
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end("<!doctype html><title>Sign in to the proxy</title>");
+        return;
       } else if (fault.kind === "ratelimit") {
         const resetSec = Math.ceil((Date.now() + (fault.resetInSec ?? 1) * 1000) / 1000);
         answer(429, auth0Error(429, "Global limit has been reached", "too_many_requests"), {
@@ -422,7 +437,7 @@ export async function startAuth0Emulator(
 
   function discoveryDocument(): Record<string, unknown> {
     return {
-      issuer: `${url}/`,
+      issuer: issuer ?? `${url}/`,
       authorization_endpoint: `${url}/authorize`,
       token_endpoint: `${url}/oauth/token`,
       device_authorization_endpoint: `${url}/oauth/device/code`,
@@ -494,7 +509,7 @@ export async function startAuth0Emulator(
     if (!id || !secret || !safeEqual(id, clientId) || !safeEqual(secret, clientSecret)) {
       return [401, { error: "access_denied", error_description: "Unauthorized" }];
     }
-    if (params.grant_type !== "client_credentials") {
+    if (typeof params.grant_type !== "string" || !grantTypes.includes(params.grant_type)) {
       return [
         403,
         {
@@ -519,6 +534,15 @@ export async function startAuth0Emulator(
         {
           error: "access_denied",
           error_description: `Service not enabled within domain: ${params.audience}`,
+        },
+      ];
+    }
+    if (!clientGrant) {
+      return [
+        403,
+        {
+          error: "access_denied",
+          error_description: `Client "${clientId}" is not authorized to access resource server "${audience}". You need to create a "client-grant" associated to this API.`,
         },
       ];
     }
@@ -763,6 +787,15 @@ export async function startAuth0Emulator(
     setDynamicClientRegistration(on) {
       dcr = on;
     },
+    setClientGrant(on) {
+      clientGrant = on;
+    },
+    setGrantTypes(next) {
+      grantTypes = [...next];
+    },
+    setIssuer(next) {
+      issuer = next;
+    },
     revokeTokens() {
       for (const t of tokens.values()) t.revoked = true;
     },
@@ -805,6 +838,9 @@ export async function startAuth0Emulator(
       faults = [];
       scopes = [...(options.scopes ?? DEFAULT_SCOPES)];
       dcr = options.dynamicClientRegistration ?? true;
+      clientGrant = true;
+      grantTypes = ["client_credentials"];
+      issuer = undefined;
       bucket = makeBucket(options.rateLimit);
       connections = new Map(initialConnections.map((c) => [c.id, structuredClone(c)]));
     },
