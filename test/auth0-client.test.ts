@@ -230,10 +230,11 @@ describe("the Management API token", () => {
 
   it("a failed token request is not cached, and a token endpoint that hangs times out", async () => {
     const { auth0, tokens } = await setup({ timeoutMs: 300 });
-    auth0.injectFault({ path: "/oauth/token", kind: "delay", delayMs: 3000 });
+    auth0.injectFault({ path: "/oauth/token", kind: "delay", delayMs: 20_000 });
     const started = performance.now();
     const err = await rejection(tokens.getToken());
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Generous on a busy machine, yet far from the 20 s the endpoint would take.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(TokenRequestError);
     expect((err as TokenRequestError).retryable).toBe(true);
     expect((err as TokenRequestError).reason).toBe("unreachable");
@@ -555,14 +556,15 @@ describe("when Auth0 misbehaves", () => {
   it("an answer slower than the timeout: Auth0UnreachableError after the timeout", async () => {
     const { auth0, client } = await setup({ timeoutMs: 300 });
     await client.getConnection(ACME.id);
-    auth0.injectFault({ method: "GET", kind: "delay", delayMs: 3000 });
+    auth0.injectFault({ method: "GET", kind: "delay", delayMs: 20_000 });
     const started = performance.now();
     const err = await rejection(client.getConnection(ACME.id));
     const took = performance.now() - started;
     expect(err).toBeInstanceOf(Auth0UnreachableError);
     expect((err as Auth0UnreachableError).message).toMatch(/timed out after 300 ms$/);
     expect(took).toBeGreaterThanOrEqual(250);
-    expect(took).toBeLessThan(1500);
+    // Generous on a busy machine, yet far from the 20 s the answer would take.
+    expect(took).toBeLessThan(10_000);
   });
 
   it("Auth0 not listening at all: Auth0UnreachableError for the token, retryable", async () => {
@@ -626,6 +628,8 @@ describe("through Auth0's rate limit", () => {
     // The bucket allows 10 at once, then 10/s: 50 more take 5 s.
     const span = (calls.at(-1)?.at ?? 0) - (calls[0]?.at ?? 0);
     expect(span).toBeGreaterThan(4500);
-    expect(span).toBeLessThanOrEqual(5000 * 1.05);
+    // Real timers on a shared machine: a generous bound here. The 1.05x pacing property is held
+    // on a fake clock in auth0-rate-limiter.test.ts and measured by npm run bench.
+    expect(span).toBeLessThanOrEqual(5000 * 1.5);
   });
 });

@@ -178,7 +178,8 @@ describe("npm run doctor", () => {
     expect(line(report, "-", "Redis persistence")).toContain("Redis is not reachable");
     line(report, "✓", "Slack");
     line(report, "✓", "Auth0 token");
-    expect(report.ms).toBeLessThan(3_000);
+    // Generous on a busy machine; a Redis client retrying for ever would never return.
+    expect(report.ms).toBeLessThan(10_000);
   });
 
   it("a wrong Redis password: ✗ saying so, with where the password goes, never printed", async () => {
@@ -474,7 +475,8 @@ describe("npm run doctor", () => {
     expect(line(report, "✗", "Slack")).toContain(
       `auth.test failed: could not reach Slack at 127.0.0.1:${closedPort}: the connection was refused`,
     );
-    expect(report.ms).toBeLessThan(4_000);
+    // Generous on a busy machine, yet far from the 20 s the answers would take.
+    expect(report.ms).toBeLessThan(10_000);
   });
 
   it("runDoctor gives the results as data", async () => {
