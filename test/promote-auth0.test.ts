@@ -4,21 +4,21 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CHANGE_QUEUE, type ChangeJobData, enqueueChange } from "../src/jobs/queues.js";
 import { RequestStore } from "../src/requests/store.js";
 import { connectionRequest, createApproved } from "./support/requests.js";
-import { ACME, APPROVER, REQUESTER, type Stack, startStack } from "./support/stack.js";
+import {
+  ACME,
+  APPROVER,
+  ask,
+  REQUESTER,
+  requestAndApprove,
+  type Stack,
+  startStack,
+} from "./support/stack.js";
 
 let stack: Stack;
 
 afterEach(async () => {
   await stack?.stop();
 });
-
-async function requestAndApprove(s: Stack, connectionRef = ACME.id): Promise<string> {
-  const { responseUrl } = await s.command(REQUESTER, `${connectionRef} "onboarding Acme"`);
-  await s.waitForReply(responseUrl, /Request `req_/);
-  const requestId = await s.latestRequestId();
-  await s.click(APPROVER, "approve_request", requestId);
-  return requestId;
-}
 
 async function outcome(s: Stack, requestId: string): Promise<string> {
   return s.slack.waitFor(
@@ -44,9 +44,7 @@ describe("the worker against Auth0", () => {
 
   it("a 401 drops the cached token and fetches exactly one new one", async () => {
     stack = await startStack();
-    const { responseUrl } = await stack.command(REQUESTER, ACME.id);
-    await stack.waitForReply(responseUrl, /Request `req_/);
-    const requestId = await stack.latestRequestId();
+    const requestId = await ask(stack, ACME.id);
     expect(stack.auth0.tokensIssued).toBe(1);
     stack.auth0.revokeTokens();
     await stack.click(APPROVER, "approve_request", requestId);
