@@ -109,6 +109,16 @@ describe("the layers", () => {
     ).toEqual(["./a.js", "./e.js", "./g.js", "./side-effect.js", "./h.js"]);
   });
 
+  it("queue policies (attempts, backoff, locks, retention) are written in one place", () => {
+    const policyWords =
+      /\b(removeOnComplete|removeOnFail|lockDuration|stalledInterval|maxStalledCount|backoff)\s*:/;
+    const elsewhere = sourceFiles(SRC)
+      .filter((f) => f !== join(SRC, "jobs", "queues.ts"))
+      .filter((f) => policyWords.test(readFileSync(f, "utf8")))
+      .map((f) => relative(SRC, f));
+    expect(elsewhere).toEqual([]);
+  });
+
   it("no production file is over 400 lines", () => {
     const long = sourceFiles(SRC)
       .filter((f) => !f.startsWith(join(SRC, "dev")) && !f.startsWith(join(SRC, "emulators")))

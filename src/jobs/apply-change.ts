@@ -7,8 +7,7 @@ import { changeKind, type ManagementApi } from "../requests/changes/index.js";
 import type { ChangeRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
 import type { Outbox } from "./outbox.js";
-import type { ChangeJobData } from "./queues.js";
-import { MAX_RATE_LIMIT_WAITS } from "./queues.js";
+import { type ChangeJobData, QUEUE_POLICIES } from "./queues.js";
 
 export interface ApplyChangeDeps {
   store: RequestStore;
@@ -58,7 +57,7 @@ async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Prom
     });
     log.info({ ...where, dryRun: request.dryRun }, outcome);
   } catch (err) {
-    if (isRateLimited(err) && job.attemptsStarted <= MAX_RATE_LIMIT_WAITS) {
+    if (isRateLimited(err) && job.attemptsStarted <= QUEUE_POLICIES.change.maxRateLimitWaits) {
       const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
       log.warn(
         { waitMs: wait },

@@ -8,6 +8,13 @@ export interface QueuePolicy {
   /** Attempts per job (BullMQ's waits for a rate limit, RateLimitError, do not count). */
   attempts: number;
   backoff?: { type: "exponential"; delay: number; jitter?: number };
+  /**
+   * How long a passing failure (a 429, a 5xx, a network error) holds the whole queue: doubling
+   * from `delay` with each attempt, up to `maxDelay`. For queues whose order matters.
+   */
+  holdBackoff?: { delay: number; maxDelay: number };
+  /** Waits for Auth0's rate limit (RateLimitError) do not count as attempts; this bounds them. */
+  maxRateLimitWaits?: number;
   /** Jobs a worker process runs at once. */
   concurrency: number;
   /** Jobs run at once across every process (undefined: no limit beyond concurrency). */
@@ -27,6 +34,20 @@ export interface QueuePolicy {
 
 const WEEK_SECONDS = 7 * 24 * 3600;
 
+/** Slack writes go one at a time across every process, so they keep their order. */
+const SLACK_WRITES = {
+  // Failures are held (RateLimitError) or final (UnrecoverableError): never retried as attempts.
+  attempts: 1,
+  holdBackoff: { delay: 500, maxDelay: 30_000 },
+  concurrency: 1,
+  globalConcurrency: 1,
+  // A dead process's job holds the queue's one slot until its lock lapses: keep that short.
+  lockDuration: 10_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 5,
+  keepJobsSeconds: WEEK_SECONDS,
+} as const;
+
 /**
  * Every queue's policy. A crashed worker's job is taken up again after its lock lapses
  * (lockDuration) and a stalled check (stalledInterval): for changes at most ~20 s.
@@ -37,6 +58,7 @@ export const QUEUE_POLICIES = {
     name: "promote",
     attempts: 6,
     backoff: { type: "exponential", delay: 2_000, jitter: 0.5 },
+    maxRateLimitWaits: 30,
     concurrency: 4,
     lockDuration: 10_000,
     stalledInterval: 5_000,
@@ -44,29 +66,9 @@ export const QUEUE_POLICIES = {
     keepJobsSeconds: WEEK_SECONDS,
   },
   /** Slack writes that must not be lost: approval-message updates and DMs, in order. */
-  outbox: {
-    name: "slack-outbox",
-    // Failures are held (RateLimitError) or final (UnrecoverableError): never retried as attempts.
-    attempts: 1,
-    concurrency: 1,
-    globalConcurrency: 1,
-    // A dead process's job holds the queue's one slot until its lock lapses: keep that short.
-    lockDuration: 10_000,
-    stalledInterval: 5_000,
-    maxStalledCount: 5,
-    keepJobsSeconds: WEEK_SECONDS,
-  },
+  outbox: { name: "slack-outbox", ...SLACK_WRITES },
   /** Audit lines for the audit channel: their own queue, one at a time and in order. */
-  audit: {
-    name: "audit-lines",
-    attempts: 1,
-    concurrency: 1,
-    globalConcurrency: 1,
-    lockDuration: 10_000,
-    stalledInterval: 5_000,
-    maxStalledCount: 5,
-    keepJobsSeconds: WEEK_SECONDS,
-  },
+  audit: { name: "audit-lines", ...SLACK_WRITES },
   /** Delayed jobs that expire unanswered requests (jobId = request id). */
   expiry: {
     name: "request-expiry",
@@ -81,9 +83,6 @@ export const QUEUE_POLICIES = {
 } as const satisfies Record<string, QueuePolicy>;
 
 export type QueueRole = keyof typeof QUEUE_POLICIES;
-
-/** Waits for Auth0's rate limit (RateLimitError) do not count as attempts; this bounds them. */
-export const MAX_RATE_LIMIT_WAITS = 30;
 
 export const CHANGE_QUEUE = QUEUE_POLICIES.change.name;
 export const OUTBOX_QUEUE = QUEUE_POLICIES.outbox.name;

@@ -84,6 +84,7 @@ export class Workers {
           client,
           store,
           queue,
+          hold: policy.holdBackoff,
           outbox,
           auditChannelId: config.slack.auditChannelId,
           logger,

@@ -19,6 +19,8 @@ export interface SlackDeliveryDeps {
   store: RequestStore;
   /** The queue this processor serves, to hold it while Slack recovers. */
   queue: Queue<OutboxMessage>;
+  /** How long a passing failure holds the queue (its policy's holdBackoff). */
+  hold: { delay: number; maxDelay: number };
   /** To redraw the approval message once the audit trail has a link. */
   outbox: Outbox;
   auditChannelId: string;
@@ -34,23 +36,27 @@ const RETRYABLE_PLATFORM_ERRORS = new Set([
 ]);
 
 /** How long to hold the outbox before trying a failed Slack write again, or undefined if futile. */
-export function slackRetryDelayMs(err: unknown, attempt: number): number | undefined {
+export function slackRetryDelayMs(
+  err: unknown,
+  attempt: number,
+  hold: { delay: number; maxDelay: number },
+): number | undefined {
   const e = err as {
     code?: string;
     retryAfter?: number;
     statusCode?: number;
     data?: { error?: string };
   };
-  const backoff = Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+  const doubled = Math.min(hold.maxDelay, hold.delay * 2 ** Math.max(0, attempt - 1));
   switch (e.code) {
     case ErrorCode.RateLimitedError:
       return Math.max(1, e.retryAfter ?? 1) * 1_000;
     case ErrorCode.RequestError:
-      return backoff;
+      return doubled;
     case ErrorCode.HTTPError:
-      return (e.statusCode ?? 500) >= 500 || e.statusCode === 429 ? backoff : undefined;
+      return (e.statusCode ?? 500) >= 500 || e.statusCode === 429 ? doubled : undefined;
     case ErrorCode.PlatformError:
-      return RETRYABLE_PLATFORM_ERRORS.has(e.data?.error ?? "") ? backoff : undefined;
+      return RETRYABLE_PLATFORM_ERRORS.has(e.data?.error ?? "") ? doubled : undefined;
     default:
       return undefined;
   }
@@ -73,7 +79,7 @@ async function deliverOrHold(deps: SlackDeliveryDeps, job: Job<OutboxMessage>): 
   try {
     await deliver(deps, message);
   } catch (err) {
-    const delay = slackRetryDelayMs(err, job.attemptsStarted);
+    const delay = slackRetryDelayMs(err, job.attemptsStarted, deps.hold);
     if (delay !== undefined) {
       log.warn({ err, retryInMs: delay }, "Slack write failed; holding the outbox and retrying");
       await deps.queue.rateLimit(delay);
