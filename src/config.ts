@@ -232,24 +232,38 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
+/** One thing wrong with the settings, and the variable to change when one is to blame. */
+export interface ConfigProblem {
+  variable?: string;
+  text: string;
+}
+
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.join("\n")}`);
+  /** One line per problem, each naming its variable. */
+  readonly problems: string[];
+
+  constructor(readonly issues: ConfigProblem[]) {
+    super(`invalid configuration:\n${issues.map((i) => i.text).join("\n")}`);
     this.name = "ConfigError";
+    this.problems = issues.map((i) => i.text);
   }
 }
 
 /** Rules across variables, checked on the raw text so they are reported with all the others. */
-function missingCombinations(env: NodeJS.ProcessEnv): string[] {
+function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
   const set = (name: string) => Boolean(env[name]?.trim());
-  const problems: string[] = [];
+  const problems: ConfigProblem[] = [];
   if (!set("SLACK_APP_TOKEN") && !set("SLACK_SIGNING_SECRET")) {
-    problems.push(
-      "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
-    );
+    problems.push({
+      variable: "SLACK_SIGNING_SECRET",
+      text: "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+    });
   }
   if (!set("APPROVER_USER_IDS") && !set("APPROVER_USERGROUP_ID")) {
-    problems.push("APPROVER_USER_IDS or APPROVER_USERGROUP_ID must name at least one approver");
+    problems.push({
+      variable: "APPROVER_USER_IDS",
+      text: "APPROVER_USER_IDS or APPROVER_USERGROUP_ID must name at least one approver",
+    });
   }
   return problems;
 }
@@ -259,11 +273,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   const combinations = missingCombinations(env);
   if (!parsed.success || combinations.length > 0) {
-    const problems = (parsed.error?.issues ?? []).map((issue) => {
-      const name = issue.path.length > 0 ? String(issue.path[0]) : "environment";
-      return `${name} ${issue.message}`;
+    const problems = (parsed.error?.issues ?? []).map((issue): ConfigProblem => {
+      const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
+      return { variable, text: `${variable ?? "environment"} ${issue.message}` };
     });
-    throw new ConfigError([...new Set([...problems, ...combinations])]);
+    // The same words twice (two rules on one variable) are one problem.
+    const byText = new Map([...problems, ...combinations].map((p) => [p.text, p]));
+    throw new ConfigError([...byText.values()]);
   }
   const e = parsed.data;
   const auth0Base = e.AUTH0_DOMAIN.origin;

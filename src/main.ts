@@ -2,10 +2,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { doctorMain } from "./doctor.js";
+import { doctorMain } from "./doctor/index.js";
 import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
-import { type Role, type Running, start } from "./runtime.js";
+import { type Role, type Running, start } from "./runtime/index.js";
 
 const ROLES: readonly (Role | "doctor")[] = ["all", "bot", "worker", "doctor"];
 

@@ -64,9 +64,11 @@ describe("development tooling (src/dev) stays apart from the code that ships", (
     const files = sourceFiles(src);
     // Guards the scan itself: it sees the bot's files and knows what they load.
     expect(files.map((f) => relative(root, f))).toEqual(
-      expect.arrayContaining(["src/main.ts", "src/runtime.ts", "src/dev/demo/main.ts"]),
+      expect.arrayContaining(["src/main.ts", "src/config.ts", "src/dev/demo/main.ts"]),
     );
-    expect(loads(readFileSync(join(src, "runtime.ts"), "utf8"))).toContain("./slack/app.js");
+    expect(loads(readFileSync(join(src, "main.ts"), "utf8"))).toEqual(
+      expect.arrayContaining(["./config.js", "../.data/redis"]),
+    );
     expect(
       devLoadsOutsideDev(files, (f) => readFileSync(f, "utf8")),
       "production code must not import the emulators, the harness, the demo or the bench",

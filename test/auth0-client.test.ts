@@ -7,6 +7,7 @@ import {
   ManagementApiError,
   ManagementClient,
   RateLimiter,
+  type TokenFailureReason,
   TokenProvider,
   TokenRequestError,
   type Transport,
@@ -193,6 +194,7 @@ describe("the Management API token", () => {
     expect(err).toBeInstanceOf(TokenRequestError);
     const e = err as TokenRequestError;
     expect(e.retryable).toBe(false);
+    expect(e.reason).toBe("invalid_client");
     expect(e.error).toBe("access_denied");
     expect(e.message).toBe(
       "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)",
@@ -207,6 +209,7 @@ describe("the Management API token", () => {
     const err = await rejection(tokens.getToken());
     expect(err).toBeInstanceOf(TokenRequestError);
     expect((err as TokenRequestError).retryable).toBe(false);
+    expect((err as TokenRequestError).reason).toBe("unknown_audience");
     expect((err as TokenRequestError).message).toMatch(
       /Auth0 refused the audience https:\/\/elsewhere\.example\/api\/v2\/.*AUTH0_AUDIENCE/,
     );
@@ -219,6 +222,7 @@ describe("the Management API token", () => {
     const err = await rejection(tokens.getToken());
     expect(err).toBeInstanceOf(TokenRequestError);
     expect((err as TokenRequestError).retryable).toBe(true);
+    expect((err as TokenRequestError).reason).toBe("server_error");
     expect((err as TokenRequestError).message).toMatch(/503/);
     expect(await tokens.getToken()).toBeTruthy();
     expect(auth0.requests.filter((r) => r.path.startsWith("/.well-known/openid"))).toHaveLength(2);
@@ -226,15 +230,136 @@ describe("the Management API token", () => {
 
   it("a failed token request is not cached, and a token endpoint that hangs times out", async () => {
     const { auth0, tokens } = await setup({ timeoutMs: 300 });
-    auth0.injectFault({ path: "/oauth/token", kind: "delay", delayMs: 3000 });
+    auth0.injectFault({ path: "/oauth/token", kind: "delay", delayMs: 20_000 });
     const started = performance.now();
     const err = await rejection(tokens.getToken());
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Generous on a busy machine, yet far from the 20 s the endpoint would take.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(TokenRequestError);
     expect((err as TokenRequestError).retryable).toBe(true);
+    expect((err as TokenRequestError).reason).toBe("unreachable");
     expect((err as TokenRequestError).message).toMatch(/timed out/);
     expect(await tokens.getToken()).toBeTruthy();
     expect(auth0.tokensIssued).toBe(1);
+  });
+
+  describe("each way Auth0 refuses it carries a typed reason callers switch on", () => {
+    const cases: Array<{
+      story: string;
+      arrange: (auth0: Auth0Emulator) => void;
+      setup?: SetupOptions;
+      reason: TokenFailureReason;
+      retryable: boolean;
+      said: RegExp;
+    }> = [
+      {
+        story: "a wrong client secret",
+        arrange: () => undefined,
+        setup: { clientSecret: "wrong-secret-5a6b7c" },
+        reason: "invalid_client",
+        retryable: false,
+        said: /^Auth0 rejected the client credentials/,
+      },
+      {
+        story: "an audience that names no API in the tenant",
+        arrange: () => undefined,
+        setup: { audience: "https://elsewhere.example/api/v2/" },
+        reason: "unknown_audience",
+        retryable: false,
+        said: /^Auth0 refused the audience https:\/\/elsewhere\.example\/api\/v2\//,
+      },
+      {
+        story: "an application without a grant for the Management API",
+        arrange: (auth0) => auth0.setClientGrant(false),
+        reason: "not_authorized_for_api",
+        retryable: false,
+        said: /^the Auth0 application is not authorized for http:\/\/127\.0\.0\.1:\d+\/api\/v2\//,
+      },
+      {
+        story: "an application that may not use the Client Credentials grant",
+        arrange: (auth0) => auth0.setGrantTypes(["authorization_code"]),
+        reason: "grant_type_not_allowed",
+        retryable: false,
+        said: /^the Auth0 application may not use the Client Credentials grant/,
+      },
+      {
+        story: "a discovery document that names another issuer",
+        arrange: (auth0) => auth0.setIssuer("https://login.acme.example/"),
+        reason: "issuer_mismatch",
+        retryable: false,
+        said: /names a different issuer/,
+      },
+      {
+        story: "a 429 from the token endpoint",
+        arrange: (auth0) => auth0.injectFault({ path: "/oauth/token", kind: "ratelimit" }),
+        reason: "rate_limited",
+        retryable: true,
+        said: /^Auth0 is limiting token requests/,
+      },
+      {
+        story: "a 503 from the token endpoint",
+        arrange: (auth0) =>
+          auth0.injectFault({ path: "/oauth/token", kind: "status", status: 503 }),
+        reason: "server_error",
+        retryable: true,
+        said: /^Auth0 answered 503 Service Unavailable when asked for a token$/,
+      },
+      {
+        story: "a web page where the OpenID configuration should be",
+        arrange: (auth0) =>
+          auth0.injectFault({ path: "/.well-known/openid-configuration", kind: "html" }),
+        reason: "bad_answer",
+        retryable: false,
+        said: /^Auth0 answered with something that is not JSON/,
+      },
+      {
+        story: "a web page where the token should be",
+        arrange: (auth0) => auth0.injectFault({ path: "/oauth/token", kind: "html" }),
+        reason: "bad_answer",
+        retryable: false,
+        said: /^Auth0 answered with something that is not JSON when asked for a token$/,
+      },
+      {
+        story: "a refusal Auth0 gives no name we know (no audience)",
+        arrange: () => undefined,
+        setup: { audience: "" },
+        reason: "refused",
+        retryable: false,
+        said: /^Auth0 refused a token \(access_denied: No audience parameter was provided/,
+      },
+      {
+        story: "a connection reset",
+        arrange: (auth0) => auth0.injectFault({ path: "/oauth/token", kind: "reset" }),
+        reason: "unreachable",
+        retryable: true,
+        said: /^could not reach Auth0 at 127\.0\.0\.1:\d+ for a token: the connection was reset$/,
+      },
+    ];
+    it.each(cases)("$story: $reason", async ({ arrange, setup: opts, reason, retryable, said }) => {
+      const { auth0, tokens } = await setup(opts);
+      arrange(auth0);
+      const err = await rejection(tokens.getToken());
+      expect(err).toBeInstanceOf(TokenRequestError);
+      expect(err).toMatchObject({ reason, retryable });
+      expect((err as TokenRequestError).message).toMatch(said);
+      expect(auth0.tokensIssued).toBe(0);
+    });
+
+    it("http:// to a host that is not loopback: insecure_url, and nothing is sent", async () => {
+      const { auth0, transport } = await setup();
+      const tokens = new TokenProvider({
+        baseUrl: "http://acme.us.auth0.com",
+        clientId: auth0.clientId,
+        clientSecret: auth0.clientSecret,
+        audience: "http://acme.us.auth0.com/api/v2/",
+        transport,
+      });
+      const err = await rejection(tokens.getToken());
+      expect(err).toMatchObject({ reason: "insecure_url", retryable: false });
+      expect((err as TokenRequestError).message).toMatch(
+        /^refusing to talk to Auth0 over http:\/\//,
+      );
+    });
   });
 
   it("is refreshed ahead of expiry while the current one keeps being served", async () => {
@@ -431,14 +556,15 @@ describe("when Auth0 misbehaves", () => {
   it("an answer slower than the timeout: Auth0UnreachableError after the timeout", async () => {
     const { auth0, client } = await setup({ timeoutMs: 300 });
     await client.getConnection(ACME.id);
-    auth0.injectFault({ method: "GET", kind: "delay", delayMs: 3000 });
+    auth0.injectFault({ method: "GET", kind: "delay", delayMs: 20_000 });
     const started = performance.now();
     const err = await rejection(client.getConnection(ACME.id));
     const took = performance.now() - started;
     expect(err).toBeInstanceOf(Auth0UnreachableError);
     expect((err as Auth0UnreachableError).message).toMatch(/timed out after 300 ms$/);
     expect(took).toBeGreaterThanOrEqual(250);
-    expect(took).toBeLessThan(1500);
+    // Generous on a busy machine, yet far from the 20 s the answer would take.
+    expect(took).toBeLessThan(10_000);
   });
 
   it("Auth0 not listening at all: Auth0UnreachableError for the token, retryable", async () => {
@@ -447,6 +573,7 @@ describe("when Auth0 misbehaves", () => {
     const err = await rejection(tokens.getToken());
     expect(err).toBeInstanceOf(TokenRequestError);
     expect((err as TokenRequestError).retryable).toBe(true);
+    expect((err as TokenRequestError).reason).toBe("unreachable");
     expect((err as TokenRequestError).message).toMatch(/could not reach Auth0 at 127\.0\.0\.1:\d+/);
   });
 });
@@ -501,6 +628,8 @@ describe("through Auth0's rate limit", () => {
     // The bucket allows 10 at once, then 10/s: 50 more take 5 s.
     const span = (calls.at(-1)?.at ?? 0) - (calls[0]?.at ?? 0);
     expect(span).toBeGreaterThan(4500);
-    expect(span).toBeLessThanOrEqual(5000 * 1.05);
+    // Real timers on a shared machine: a generous bound here. The 1.05x pacing property is held
+    // on a fake clock in auth0-rate-limiter.test.ts and measured by npm run bench.
+    expect(span).toBeLessThanOrEqual(5000 * 1.5);
   });
 });

@@ -2,7 +2,7 @@ import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BotProcess, startBotProcess } from "./support/child.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";
-import { ACME, APPROVER, REQUESTER, type Stack, startStack } from "./support/stack.js";
+import { ACME, REQUESTER, requestAndApprove, type Stack, startStack } from "./support/stack.js";
 
 let stack: Stack | undefined;
 let redis: RedisServer | undefined;
@@ -25,14 +25,6 @@ function base(s: Stack): string {
   return s.eventsUrl.replace(/\/slack\/events$/, "");
 }
 
-async function promoteAcme(s: Stack): Promise<string> {
-  const { responseUrl } = await s.command(REQUESTER, ACME.id);
-  await s.waitForReply(responseUrl, /Request `req_/);
-  const requestId = await s.latestRequestId();
-  await s.click(APPROVER, "approve_request", requestId);
-  return requestId;
-}
-
 describe("health and metrics", () => {
   it("/healthz says alive, /readyz checks Redis and Slack, /metrics counts what happened", async () => {
     stack = await startStack();
@@ -43,7 +35,7 @@ describe("health and metrics", () => {
     expect(JSON.parse(ready.body)).toMatchObject({ checks: { redis: "ok", slack: "ok" } });
 
     s.auth0.injectFault({ method: "PATCH", kind: "ratelimit", resetInSec: 1 });
-    const requestId = await promoteAcme(s);
+    const requestId = await requestAndApprove(s);
     await s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`promoted ${requestId}`)), {
       timeoutMs: 15_000,
     });
@@ -86,8 +78,8 @@ describe("shutting down", () => {
 
     // Auth0 answers the PATCH slowly, so the job is mid-flight when the signal comes.
     s.auth0.injectFault({ method: "PATCH", kind: "delay", delayMs: 2_000 });
-    const requestId = await promoteAcme(s);
-    await worker.waitForOutput(/promotion started/);
+    const requestId = await requestAndApprove(s);
+    await worker.waitForOutput(/change started/);
     worker.proc.kill("SIGTERM");
     expect(await worker.exited()).toBe(0);
     expect(worker.output()).toMatch(/shutting down/);

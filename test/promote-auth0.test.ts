@@ -1,23 +1,24 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { enqueuePromotion, PROMOTE_QUEUE, type PromoteJobData } from "../src/jobs/queues.js";
+import { CHANGE_QUEUE, type ChangeJobData, enqueueChange } from "../src/jobs/queues.js";
 import { RequestStore } from "../src/requests/store.js";
-import { ACME, APPROVER, REQUESTER, type Stack, startStack } from "./support/stack.js";
+import { connectionRequest, createApproved } from "./support/requests.js";
+import {
+  ACME,
+  APPROVER,
+  ask,
+  REQUESTER,
+  requestAndApprove,
+  type Stack,
+  startStack,
+} from "./support/stack.js";
 
 let stack: Stack;
 
 afterEach(async () => {
   await stack?.stop();
 });
-
-async function requestAndApprove(s: Stack, connectionRef = ACME.id): Promise<string> {
-  const { responseUrl } = await s.command(REQUESTER, `${connectionRef} "onboarding Acme"`);
-  await s.waitForReply(responseUrl, /Request `req_/);
-  const requestId = await s.latestRequestId();
-  await s.click(APPROVER, "approve_request", requestId);
-  return requestId;
-}
 
 async function outcome(s: Stack, requestId: string): Promise<string> {
   return s.slack.waitFor(
@@ -43,9 +44,7 @@ describe("the worker against Auth0", () => {
 
   it("a 401 drops the cached token and fetches exactly one new one", async () => {
     stack = await startStack();
-    const { responseUrl } = await stack.command(REQUESTER, ACME.id);
-    await stack.waitForReply(responseUrl, /Request `req_/);
-    const requestId = await stack.latestRequestId();
+    const requestId = await ask(stack, ACME.id);
     expect(stack.auth0.tokensIssued).toBe(1);
     stack.auth0.revokeTokens();
     await stack.click(APPROVER, "approve_request", requestId);
@@ -98,7 +97,7 @@ describe("the worker against Auth0", () => {
     const prefix = stack.env.REDIS_PREFIX as string;
     // Approved a while ago, so the worker does not wait for the bot's "approved" audit lines.
     const store = new RequestStore(redis, prefix, () => Date.now() - 15_000);
-    const queue = new Queue<PromoteJobData>(PROMOTE_QUEUE, { connection: redis, prefix });
+    const queue = new Queue<ChangeJobData>(CHANGE_QUEUE, { connection: redis, prefix });
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {
       const id = `con_Bulk${String(i).padStart(12, "0")}`;
@@ -108,29 +107,18 @@ describe("the worker against Auth0", () => {
         strategy: "auth0",
         is_domain_connection: false,
       });
-      const created = await store.create(
-        {
-          action: "promote",
-          connectionId: id,
-          connectionName: `bulk-${i}`,
-          displayName: undefined,
-          strategy: "auth0",
-          wasDomainConnection: false,
-          reason: "",
-          requesterId: `U${String(i).padStart(8, "0")}`,
-          teamId: "T0TEST001",
-          dcr: "on",
-          requiredApprovals: 1,
-          dryRun: false,
-        },
-        { ttlMs: 3_600_000, maxOpenPerUser: 5 },
+      ids.push(
+        await createApproved(
+          store,
+          connectionRequest(
+            { id, name: `bulk-${i}` },
+            { requesterId: `U${String(i).padStart(8, "0")}` },
+          ),
+          APPROVER,
+        ),
       );
-      if (!created.ok) throw new Error(`could not create request ${i}: ${created.reason}`);
-      const request = await store.approve(created.request.id, APPROVER);
-      if (request.outcome !== "approved") throw new Error(`request ${i} not approved`);
-      ids.push(created.request.id);
     }
-    await Promise.all(ids.map((id) => enqueuePromotion(queue, id)));
+    await Promise.all(ids.map((id) => enqueueChange(queue, id)));
     await stack.slack.waitFor(
       () => stack.auth0.apiRequests("PATCH").filter((r) => r.status === 200).length === 100,
       { what: "100 PATCHes", timeoutMs: 25_000 },

@@ -10,6 +10,7 @@ import {
   AUDIT_CHANNEL,
   ask,
   BYSTANDER,
+  expectNothingRequested,
   GROUP_APPROVER,
   REQUESTER,
   type Stack,
@@ -147,6 +148,9 @@ describe("promoting a connection from Slack", () => {
     expect(JSON.stringify(stack.slack.messages(APPROVAL_CHANNEL).at(-1)?.blocks)).toContain(
       "approve_request",
     );
+    expect(await stack.storedRequests()).toMatchObject([
+      { id: requestId, state: "PENDING", approvals: [] },
+    ]);
 
     // The request is still open: a real approver can still approve it.
     await stack.click(APPROVER, "approve_request", requestId);
@@ -197,7 +201,7 @@ describe("promoting a connection from Slack", () => {
 
     const already = await stack.command(REQUESTER, ALREADY_DOMAIN.id);
     await stack.waitForReply(already.responseUrl, /already a domain-level connection/);
-    expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(0);
+    await expectNothingRequested(stack);
   });
 
   it("no argument or help shows how to use the command", async () => {
@@ -276,7 +280,7 @@ describe("when something the bot needs is unavailable", () => {
     const { responseUrl } = await stack.command(REQUESTER, ACME.id);
     const reply = await stack.waitForReply(responseUrl, /Could not look up/);
     expect(reply).toMatch(/Nothing was requested/);
-    expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(0);
+    await expectNothingRequested(stack);
   });
 
   it("Redis unreachable: the requester is told, nothing is half-made", async () => {

@@ -2,8 +2,9 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, expect, it } from "vitest";
 import type { ExpiryJobData } from "../src/jobs/expiry.js";
-import { EXPIRY_QUEUE, PROMOTE_QUEUE, type PromoteJobData } from "../src/jobs/queues.js";
+import { CHANGE_QUEUE, type ChangeJobData, EXPIRY_QUEUE } from "../src/jobs/queues.js";
 import { RequestStore } from "../src/requests/store.js";
+import { connectionRequest, createApproved } from "./support/requests.js";
 import {
   ACME,
   APPROVER,
@@ -25,26 +26,11 @@ it("a request whose job was lost (the bot died right after recording it) gets it
   const prefix = s.env.REDIS_PREFIX as string;
   // Requests created and approved 20 s ago, as a bot that died right after the transition left them.
   const store = new RequestStore(redis, prefix, () => Date.now() - 20_000);
-  const created = await store.create(
-    {
-      action: "promote",
-      connectionId: ACME.id,
-      connectionName: ACME.name,
-      displayName: ACME.display_name,
-      strategy: ACME.strategy,
-      wasDomainConnection: false,
-      reason: "",
-      requesterId: REQUESTER,
-      teamId: "T0TEST001",
-      dcr: "on",
-      requiredApprovals: 1,
-      dryRun: false,
-    },
-    { ttlMs: 3_600_000, maxOpenPerUser: 5 },
+  const id = await createApproved(
+    store,
+    connectionRequest(ACME, { requesterId: REQUESTER }),
+    APPROVER,
   );
-  if (!created.ok) throw new Error("not created");
-  const id = created.request.id;
-  expect((await store.approve(id, APPROVER)).outcome).toBe("approved");
   // And a pending request whose expiry was never scheduled.
   s.auth0.addConnection({
     id: "con_Pending000000001",
@@ -53,11 +39,7 @@ it("a request whose job was lost (the bot died right after recording it) gets it
     is_domain_connection: false,
   });
   const pending = await store.create(
-    {
-      ...created.request,
-      connectionId: "con_Pending000000001",
-      connectionName: "pending",
-    },
+    connectionRequest({ id: "con_Pending000000001", name: "pending" }, { requesterId: REQUESTER }),
     { ttlMs: 3_600_000, maxOpenPerUser: 5 },
   );
   if (!pending.ok) throw new Error("not created");
@@ -67,7 +49,7 @@ it("a request whose job was lost (the bot died right after recording it) gets it
   await waitForAudit(s, "promoted", id);
   expect(s.auth0.apiRequests("PATCH")).toHaveLength(1);
 
-  const promote = new Queue<PromoteJobData>(PROMOTE_QUEUE, { connection: redis, prefix });
+  const promote = new Queue<ChangeJobData>(CHANGE_QUEUE, { connection: redis, prefix });
   expect(await (await promote.getJob(id))?.getState()).toBe("completed");
   const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection: redis, prefix });
   const deadline = Date.now() + 5_000;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderBlocks, renderMessage, renderMrkdwn } from "../src/dev/render.js";
-import type { PromotionRequest } from "../src/requests/model.js";
+import { auditRecord } from "../src/requests/audit-log.js";
+import type { ChangeRequest } from "../src/requests/model.js";
 import { approvalMessage } from "../src/slack/views/approval-message.js";
 import { auditLine } from "../src/slack/views/audit-line.js";
 import { escapeMrkdwn, slackDate } from "../src/slack/views/text.js";
@@ -9,19 +10,25 @@ const names = { UALICE001: "alice", UBOB00001: "bob", CAPPROVALS: "approvals" };
 
 const AT = Date.UTC(2025, 0, 15, 9, 30);
 
-const request: PromotionRequest = {
+const request: ChangeRequest = {
   id: "req_0123456789",
+  kind: "connection-domain-level",
+  tenant: "default",
   action: "promote",
   state: "PENDING",
-  connectionId: "con_AcmeEmployees001",
-  connectionName: "acme-employees",
-  displayName: "Acme Employees",
-  strategy: "auth0",
-  wasDomainConnection: false,
+  target: {
+    id: "con_AcmeEmployees001",
+    name: "acme-employees",
+    facts: {
+      displayName: "Acme Employees",
+      strategy: "auth0",
+      wasDomainConnection: "0",
+      dcr: "on",
+    },
+  },
   reason: "onboarding *Acme* <!channel>",
   requesterId: "UALICE001",
   teamId: "T0DEMO001",
-  dcr: "on",
   createdAt: AT,
   requiredApprovals: 1,
   approvals: [],
@@ -156,13 +163,15 @@ describe("renderBlocks", () => {
   });
 
   it("renders an audit line and its detail", () => {
-    const line = auditLine({
-      event: "refused",
-      request,
-      actorId: "UBOB00001",
-      at: AT,
-      detail: "approve refused: you are not one of the approvers",
-    });
+    const line = auditLine(
+      auditRecord({
+        event: "refused",
+        request,
+        actorId: "UBOB00001",
+        at: AT,
+        detail: "approve refused: you are not one of the approvers",
+      }),
+    );
     expect(renderBlocks(line.blocks, { names })).toBe(
       "🔒 refused req_0123456789 · promote acme-employees (con_AcmeEmployees001) · by @bob · 2025-01-15 09:30 UTC\n" +
         "approve refused: you are not one of the approvers",

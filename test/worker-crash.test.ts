@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from "vitest";
 import { type BotProcess, startBotProcess } from "./support/child.js";
-import { ACME, APPROVER, REQUESTER, type Stack, startStack } from "./support/stack.js";
+import { ACME, APPROVER, ask, REQUESTER, type Stack, startStack } from "./support/stack.js";
 
 let stack: Stack | undefined;
 const workers: BotProcess[] = [];
@@ -17,9 +17,7 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
   workers.push(first);
   await first.waitForOutput(/promote-connection started/);
 
-  const { responseUrl } = await stack.command(REQUESTER, ACME.id);
-  await stack.waitForReply(responseUrl, /Request `req_/);
-  const requestId = await stack.latestRequestId();
+  const requestId = await ask(stack, ACME.id);
 
   // Auth0 hangs on the worker's read, so the worker is mid-job when it dies.
   stack.auth0.injectFault({
@@ -29,7 +27,7 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
     delayMs: 60_000,
   });
   await stack.click(APPROVER, "approve_request", requestId);
-  await first.waitForOutput(/promotion started/);
+  await first.waitForOutput(/change started/);
   first.proc.kill("SIGKILL");
   await first.exited();
   const killedAt = Date.now();

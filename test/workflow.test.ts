@@ -8,6 +8,7 @@ import {
   AUDIT_CHANNEL,
   ask,
   BYSTANDER,
+  expectNothingRequested,
   REQUESTER,
   type Stack,
   type StackOptions,
@@ -112,6 +113,7 @@ describe("policy", () => {
     const reply = await stack.waitForReply(second.responseUrl, /already an open request/);
     expect(reply).toContain(requestId);
     expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(1);
+    expect((await stack.storedRequests()).map((r) => r.id)).toEqual([requestId]);
   });
 
   it("a requester may hold at most MAX_OPEN_REQUESTS_PER_USER open requests", async () => {
@@ -129,12 +131,17 @@ describe("policy", () => {
     const third = await stack.command(REQUESTER, "limit-3");
     await stack.waitForReply(third.responseUrl, /already have 2 open requests/);
     expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(2);
+    expect((await stack.storedRequests()).map((r) => r.target.name)).toEqual([
+      "limit-1",
+      "limit-2",
+    ]);
   });
 
   it("only REQUESTER_USER_IDS may ask when it is set", async () => {
     await boot({ env: { REQUESTER_USER_IDS: REQUESTER } });
     const refused = await stack.command(BYSTANDER, ACME.id);
     await stack.waitForReply(refused.responseUrl, /cannot ask/);
+    await expectNothingRequested(stack);
     await ask(stack, ACME.id);
   });
 
@@ -151,6 +158,9 @@ describe("policy", () => {
     await stack.waitForReply(foreignClick.responseUrl, /another workspace/);
     expect(latestApproval(stack)).toContain("approve_request");
     expect(stack.auth0.apiRequests("PATCH")).toHaveLength(0);
+    expect(await stack.storedRequests()).toMatchObject([
+      { id: requestId, state: "PENDING", approvals: [] },
+    ]);
   });
 
   it("a dry run reads and checks everything, makes no PATCH, and every message says so", async () => {

@@ -5,6 +5,14 @@ import { redactSecrets } from "../log.js";
  * Every error the Auth0 client throws says whether retrying can help (`retryable`) and has a
  * `userMessage` a person can act on. None of them ever holds a token or a client secret.
  */
+abstract class Auth0ClientError extends Error {
+  abstract readonly retryable: boolean;
+
+  /** What went wrong, in words a person can act on; `errorInWords` prefers these. */
+  get userMessage(): string {
+    return this.message;
+  }
+}
 
 const GRANT_HINT = "grant it under APIs → Auth0 Management API → Machine to Machine Applications";
 
@@ -25,7 +33,7 @@ export interface ManagementApiErrorInit {
 }
 
 /** Auth0's Management API answered, and the answer was not what we asked for. */
-export class ManagementApiError extends Error {
+export class ManagementApiError extends Auth0ClientError {
   override readonly name = "ManagementApiError";
   readonly status: number;
   readonly errorCode?: string;
@@ -58,12 +66,7 @@ export class ManagementApiError extends Error {
     this.retryable = init.retryable ?? isRetryableStatus(init.status);
   }
 
-  /** What went wrong, in words a person can act on. */
-  get userMessage(): string {
-    return this.describe();
-  }
-
-  describe(): string {
+  override get userMessage(): string {
     if (this.detail) return this.detail;
     const { status, errorCode } = this;
     const said = this.auth0Message ? `: ${this.auth0Message}` : "";
@@ -132,7 +135,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** Auth0 could not be reached at all: refused, reset, timed out, name not resolved. */
-export class Auth0UnreachableError extends Error {
+export class Auth0UnreachableError extends Auth0ClientError {
   override readonly name = "Auth0UnreachableError";
   readonly retryable = true;
   readonly host: string;
@@ -144,18 +147,48 @@ export class Auth0UnreachableError extends Error {
     this.host = host;
     this.code = options.code;
   }
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
-  }
 }
 
+/**
+ * Why a token could not be had, for callers to switch on (the doctor picks its fix by it). Set
+ * where openid-client's failure is turned into a TokenRequestError, the one place that reads
+ * Auth0's wording.
+ */
+export type TokenFailureReason =
+  /** No answer: refused, reset, timed out, the name did not resolve. */
+  | "unreachable"
+  /** An http:// tenant URL that is not a loopback host; nothing was sent. */
+  | "insecure_url"
+  /** Auth0 rejected the client id or secret (invalid_client, or a 401). */
+  | "invalid_client"
+  /** The audience names no API in this tenant ("Service not enabled within domain"). */
+  | "unknown_audience"
+  /** The application has no grant for the API ("not authorized to access resource server"). */
+  | "not_authorized_for_api"
+  /** The application may not use the Client Credentials grant. */
+  | "grant_type_not_allowed"
+  /** The discovery document names another issuer (a custom domain, not the tenant's own). */
+  | "issuer_mismatch"
+  /** 429: Auth0 is limiting token requests. */
+  | "rate_limited"
+  /** 5xx: Auth0 failed. */
+  | "server_error"
+  /** Something answered, but not with anything usable (not JSON, an unexpected status). */
+  | "bad_answer"
+  /** Auth0 refused with an OAuth error none of the above names. */
+  | "refused"
+  /** Anything else. */
+  | "other";
+
+/** Asking again later can help only when nothing, or an overloaded Auth0, answered. */
+const RETRYABLE_TOKEN_FAILURES: ReadonlySet<TokenFailureReason> = new Set([
+  "unreachable",
+  "rate_limited",
+  "server_error",
+]);
+
 export interface TokenRequestErrorInit {
-  retryable: boolean;
+  reason: TokenFailureReason;
   /** The OAuth `error` Auth0 answered (access_denied, unauthorized_client, …). */
   error?: string;
   /** Auth0's `error_description`. */
@@ -165,8 +198,9 @@ export interface TokenRequestErrorInit {
 }
 
 /** The client-credentials token (or the discovery before it) could not be obtained. */
-export class TokenRequestError extends Error {
+export class TokenRequestError extends Auth0ClientError {
   override readonly name = "TokenRequestError";
+  readonly reason: TokenFailureReason;
   readonly retryable: boolean;
   readonly error?: string;
   readonly description?: string;
@@ -174,33 +208,18 @@ export class TokenRequestError extends Error {
 
   constructor(message: string, init: TokenRequestErrorInit) {
     super(redactSecrets(message), init.cause === undefined ? undefined : { cause: init.cause });
-    this.retryable = init.retryable;
+    this.reason = init.reason;
+    this.retryable = RETRYABLE_TOKEN_FAILURES.has(init.reason);
     this.error = init.error;
     this.description = init.description === undefined ? undefined : redactSecrets(init.description);
     this.status = init.status;
   }
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
-  }
 }
 
 /** A value that must not reach an Auth0 URL (malformed id or name); nothing was sent. */
-export class InvalidIdentifierError extends Error {
+export class InvalidIdentifierError extends Auth0ClientError {
   override readonly name = "InvalidIdentifierError";
   readonly retryable = false;
-
-  get userMessage(): string {
-    return this.message;
-  }
-
-  describe(): string {
-    return this.message;
-  }
 }
 
 export type Auth0Error =

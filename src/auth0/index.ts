@@ -6,6 +6,7 @@ export {
   isRetryable,
   ManagementApiError,
   type ManagementApiErrorInit,
+  type TokenFailureReason,
   TokenRequestError,
   type TokenRequestErrorInit,
 } from "./errors.js";

@@ -1,4 +1,5 @@
 import { isLoopbackHost } from "../config.js";
+import { errorInWords } from "../error-words.js";
 import type { Logger } from "../log.js";
 import {
   Auth0UnreachableError,
@@ -230,8 +231,7 @@ export class ManagementClient {
 
   private unreachable(err: unknown): Auth0UnreachableError {
     const failure = networkFailure(err, this.opts.transport.timeoutMs);
-    const reason =
-      failure?.reason ?? `the request failed (${err instanceof Error ? err.message : String(err)})`;
+    const reason = failure?.reason ?? `the request failed (${errorInWords(err)})`;
     return new Auth0UnreachableError(this.host, reason, { code: failure?.code, cause: err });
   }
 

@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http";
 import * as oidc from "openid-client";
 import { isLoopbackHost } from "../config.js";
 import type { Logger } from "../log.js";
-import { networkFailure, TokenRequestError } from "./errors.js";
+import { networkFailure, type TokenFailureReason, TokenRequestError } from "./errors.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -128,7 +128,7 @@ export class TokenProvider {
     if (insecure && !isLoopbackHost(url.hostname)) {
       throw new TokenRequestError(
         `refusing to talk to Auth0 over http:// at ${url.host} (only loopback hosts may use http)`,
-        { retryable: false },
+        { reason: "insecure_url" },
       );
     }
     const timeoutSec = this.timeoutMs / 1000;
@@ -200,7 +200,11 @@ interface TokenErrorContext {
 
 const MANAGEMENT_API_GRANTS = "APIs → Auth0 Management API → Machine to Machine Applications";
 
-/** Turns whatever openid-client threw into a TokenRequestError that says what to do. */
+/**
+ * Turns whatever openid-client threw into a TokenRequestError that says what to do, with a
+ * typed reason. The only place that reads Auth0's words (`error_description`): that text is
+ * the wire format, and callers switch on the reason instead.
+ */
 async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<TokenRequestError> {
   if (err instanceof TokenRequestError) return err;
   if (err instanceof oidc.ResponseBodyError) {
@@ -213,7 +217,7 @@ async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<Token
   if (network) {
     return new TokenRequestError(
       `could not reach Auth0 at ${ctx.host} for ${ctx.what}: ${network.reason}`,
-      { retryable: true, cause: err },
+      { reason: "unreachable", cause: err },
     );
   }
   if (err instanceof oidc.ClientError) {
@@ -222,13 +226,12 @@ async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<Token
       // openid-client leaves a non-OAuth answer's body unread; release the connection.
       await response.body?.cancel().catch(() => undefined);
       const { status } = response;
-      const retryable = status === 429 || status >= 500;
       const answer =
         status === 200
           ? "answered with something that is not JSON"
-          : `answered ${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
+          : `answered ${statusLine(status)}`;
       return new TokenRequestError(`Auth0 ${answer} when asked for ${ctx.what}`, {
-        retryable,
+        reason: statusReason(status) ?? "bad_answer",
         status,
         cause: err,
       });
@@ -236,21 +239,47 @@ async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<Token
     if (err.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") {
       return new TokenRequestError(
         `the OpenID configuration at ${ctx.host} names a different issuer (check AUTH0_DOMAIN: use the tenant's canonical domain)`,
-        { retryable: false, cause: err },
+        { reason: "issuer_mismatch", cause: err },
       );
     }
     return new TokenRequestError(
       `Auth0's answer when asked for ${ctx.what} was unusable: ${err.message}`,
-      {
-        retryable: false,
-        cause: err,
-      },
+      { reason: "bad_answer", cause: err },
     );
   }
   return new TokenRequestError(`asking Auth0 for ${ctx.what} failed`, {
-    retryable: false,
+    reason: "other",
     cause: err,
   });
+}
+
+/** What an HTTP status alone says about a token request, whatever the body. */
+function statusReason(status: number): TokenFailureReason | undefined {
+  if (status === 429) return "rate_limited";
+  if (status >= 500) return "server_error";
+  if (status === 401) return "invalid_client";
+  return undefined;
+}
+
+/**
+ * Which refusal Auth0 meant. It tells an unknown audience, a missing client grant and a refused
+ * grant type apart only in `error_description` (the `error` is access_denied or
+ * unauthorized_client for all three), so its wording is read here and nowhere else.
+ */
+function oauthReason(
+  status: number,
+  error: string | undefined,
+  description: string,
+): TokenFailureReason {
+  const byStatus = statusReason(status);
+  if (byStatus) return byStatus;
+  if (error === "invalid_client") return "invalid_client";
+  if (/service not enabled within domain/i.test(description)) return "unknown_audience";
+  if (/not authorized to access resource server/i.test(description)) {
+    return "not_authorized_for_api";
+  }
+  if (/grant type/i.test(description)) return "grant_type_not_allowed";
+  return "refused";
 }
 
 function fromOAuthError(
@@ -260,50 +289,47 @@ function fromOAuthError(
   ctx: TokenErrorContext,
   cause: unknown,
 ): TokenRequestError {
-  const init = { error, description, status, cause };
-  const desc = description ?? "";
-  if (status === 429) {
-    return new TokenRequestError("Auth0 is limiting token requests; try again shortly", {
-      ...init,
-      retryable: true,
-    });
+  const reason = oauthReason(status, error, description ?? "");
+  return new TokenRequestError(oauthMessage(reason, status, error, description, ctx), {
+    reason,
+    error,
+    description,
+    status,
+    cause,
+  });
+}
+
+function oauthMessage(
+  reason: TokenFailureReason,
+  status: number,
+  error: string | undefined,
+  description: string | undefined,
+  ctx: TokenErrorContext,
+): string {
+  switch (reason) {
+    case "rate_limited":
+      return "Auth0 is limiting token requests; try again shortly";
+    case "server_error":
+      return `Auth0 answered ${statusLine(status)} when asked for ${ctx.what}`;
+    case "invalid_client":
+      return "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)";
+    case "unknown_audience":
+      return (
+        `Auth0 refused the audience ${ctx.audience}: no API with that identifier exists in this tenant ` +
+        "(check AUTH0_AUDIENCE; the Management API's is https://TENANT-DOMAIN/api/v2/ with the trailing slash)"
+      );
+    case "not_authorized_for_api":
+      return `the Auth0 application is not authorized for ${ctx.audience} (authorize it under ${MANAGEMENT_API_GRANTS})`;
+    case "grant_type_not_allowed":
+      return "the Auth0 application may not use the Client Credentials grant (enable it under Applications → the application → Advanced Settings → Grant Types)";
+    default:
+      return `Auth0 refused ${ctx.what} (${[error, description].filter(Boolean).join(": ") || status})`;
   }
-  if (status >= 500) {
-    const answer = `${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
-    return new TokenRequestError(`Auth0 answered ${answer} when asked for ${ctx.what}`, {
-      ...init,
-      retryable: true,
-    });
-  }
-  if (error === "invalid_client" || (status === 401 && error === "access_denied")) {
-    return new TokenRequestError(
-      "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)",
-      { ...init, retryable: false },
-    );
-  }
-  if (/service not enabled within domain/i.test(desc)) {
-    return new TokenRequestError(
-      `Auth0 refused the audience ${ctx.audience}: no API with that identifier exists in this tenant ` +
-        "(check AUTH0_AUDIENCE; the Management API's is https://TENANT-DOMAIN/api/v2/ with the trailing slash)",
-      { ...init, retryable: false },
-    );
-  }
-  if (/not authorized to access resource server/i.test(desc)) {
-    return new TokenRequestError(
-      `the Auth0 application is not authorized for ${ctx.audience} (authorize it under ${MANAGEMENT_API_GRANTS})`,
-      { ...init, retryable: false },
-    );
-  }
-  if (/grant type/i.test(desc)) {
-    return new TokenRequestError(
-      "the Auth0 application may not use the Client Credentials grant (enable it under Applications → the application → Advanced Settings → Grant Types)",
-      { ...init, retryable: false },
-    );
-  }
-  return new TokenRequestError(
-    `Auth0 refused ${ctx.what} (${[error, description].filter(Boolean).join(": ") || status})`,
-    { ...init, retryable: false },
-  );
+}
+
+/** "503 Service Unavailable" */
+function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
 }
 
 function isResponse(value: unknown): value is Response {

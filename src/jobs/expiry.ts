@@ -2,6 +2,7 @@ import type { Job, Queue } from "bullmq";
 import { type Logger, withRequestId } from "../log.js";
 import type { RequestStore } from "../requests/store.js";
 import type { Outbox } from "./outbox.js";
+import { jobOptions, QUEUE_POLICIES } from "./queues.js";
 
 export interface ExpiryJobData {
   requestId: string;
@@ -14,33 +15,26 @@ export async function scheduleExpiry(
   expiresAt: number,
   now = Date.now(),
 ): Promise<void> {
-  await queue.add(
-    "expire",
-    { requestId },
-    {
-      jobId: requestId,
-      delay: Math.max(0, expiresAt - now),
-      attempts: 10,
-      backoff: { type: "exponential", delay: 1_000 },
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  );
+  const delay = Math.max(0, expiresAt - now);
+  await queue.add("expire", { requestId }, jobOptions(QUEUE_POLICIES.expiry, requestId, delay));
+}
+
+export interface ExpiryDeps {
+  store: RequestStore;
+  outbox: Outbox;
+  logger: Logger;
 }
 
 /**
  * An unanswered request becomes EXPIRED: buttons removed, requester told, audited. A request that
  * was decided, cancelled or already approved in the meantime is left as it is.
  */
-export function expiryProcessor(deps: { store: RequestStore; outbox: Outbox; logger: Logger }) {
+export function expiryProcessor(deps: ExpiryDeps) {
   return (job: Job<ExpiryJobData>): Promise<string> =>
     withRequestId(job.data.requestId, () => expire(deps, job));
 }
 
-async function expire(
-  deps: { store: RequestStore; outbox: Outbox; logger: Logger },
-  job: Job<ExpiryJobData>,
-): Promise<string> {
+async function expire(deps: ExpiryDeps, job: Job<ExpiryJobData>): Promise<string> {
   const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED", {
     completedAt: Date.now(),
   });

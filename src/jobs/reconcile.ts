@@ -1,14 +1,15 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../log.js";
+import { wordsOf } from "../requests/changes/index.js";
 import type { RequestStore } from "../requests/store.js";
+import { announceOutcome } from "./apply-change.js";
 import { type ExpiryJobData, scheduleExpiry } from "./expiry.js";
 import type { Outbox } from "./outbox.js";
-import { announceOutcome } from "./promote-processor.js";
-import { enqueuePromotion, type PromoteJobData } from "./queues.js";
+import { type ChangeJobData, enqueueChange } from "./queues.js";
 
 export interface ReconcileDeps {
   store: RequestStore;
-  queue: Queue<PromoteJobData>;
+  queue: Queue<ChangeJobData>;
   expiryQueue: Queue<ExpiryJobData>;
   outbox: Outbox;
   logger: Logger;
@@ -46,11 +47,12 @@ export async function reconcileApproved(deps: ReconcileDeps): Promise<void> {
     const job = await deps.queue.getJob(id);
     if (!job) {
       deps.logger.warn({ requestId: id }, "approved request had no job; enqueueing it");
-      await enqueuePromotion(deps.queue, id);
+      await enqueueChange(deps.queue, id);
       continue;
     }
     if (await job.isFailed()) {
-      const outcome = `the promotion job stopped without finishing (${job.failedReason || "unknown reason"})`;
+      const noun = wordsOf(request).noun.toLowerCase();
+      const outcome = `the ${noun} job stopped without finishing (${job.failedReason || "unknown reason"})`;
       const moved = await deps.store.transition(id, "APPROVED", "FAILED", {
         outcome,
         completedAt: now,

@@ -1,17 +1,97 @@
 import type { Redis } from "ioredis";
-import type { RequestAction } from "./model.js";
+import { isChangeKindName } from "./changes/index.js";
+import {
+  type ChangeAction,
+  type ChangeKindName,
+  type ChangeRequest,
+  DEFAULT_TENANT,
+} from "./model.js";
 import { fromFieldList, toFieldList } from "./redis-fields.js";
 
+/** What can happen to a request; each is one line of the audit trail. */
+export type AuditEvent =
+  | "requested"
+  | "approval"
+  | "approved"
+  | "denied"
+  | "refused"
+  | "cancelled"
+  | "expired"
+  | "promoted"
+  | "demoted"
+  | "dry-run"
+  | "failed";
+
+/** The event that records a change carried out: "promoted" for a promotion. */
+export const DONE_EVENTS: Readonly<Record<ChangeAction, AuditEvent>> = {
+  promote: "promoted",
+  demote: "demoted",
+};
+
+/** What an audit event says about its request: enough to read the line without the request. */
+export type AuditSubject = Pick<
+  ChangeRequest,
+  "id" | "kind" | "tenant" | "action" | "target" | "dryRun"
+>;
+
+/** An event about to be recorded. */
+export interface AuditEntry {
+  event: AuditEvent;
+  request: AuditSubject;
+  /** Who did it: the requester, the approver, the refused clicker, or the bot (undefined). */
+  actorId: string | undefined;
+  at: number;
+  /** Free text (a reason, an error): shown literally. */
+  detail?: string;
+}
+
+/** An event as the stream keeps it: flat, self-contained. */
 export interface AuditRecord {
-  event: string;
+  event: AuditEvent;
   requestId: string;
-  action: RequestAction;
-  connectionId: string;
-  connectionName: string;
+  kind: ChangeKindName;
+  tenant: string;
+  action: ChangeAction;
+  targetId: string;
+  targetName: string;
   actorId: string | undefined;
   at: number;
   detail: string | undefined;
   dryRun: boolean;
+}
+
+export function auditRecord(entry: AuditEntry): AuditRecord {
+  const { request } = entry;
+  return {
+    event: entry.event,
+    requestId: request.id,
+    kind: request.kind,
+    tenant: request.tenant,
+    action: request.action,
+    targetId: request.target.id,
+    targetName: request.target.name,
+    actorId: entry.actorId,
+    at: entry.at,
+    detail: entry.detail,
+    dryRun: request.dryRun,
+  };
+}
+
+/** A stream entry back as a record; entries written before change kinds named a connection. */
+function fromEntry(f: Record<string, string>): AuditRecord {
+  return {
+    event: (f.event ?? "") as AuditEvent,
+    requestId: f.requestId ?? "",
+    kind: f.kind !== undefined && isChangeKindName(f.kind) ? f.kind : "connection-domain-level",
+    tenant: f.tenant ?? DEFAULT_TENANT,
+    action: (f.action as ChangeAction) ?? "promote",
+    targetId: f.targetId ?? f.connectionId ?? "",
+    targetName: f.targetName ?? f.connectionName ?? "",
+    actorId: f.actorId,
+    at: Number(f.at ?? 0),
+    detail: f.detail,
+    dryRun: f.dryRun === "1",
+  };
 }
 
 /**
@@ -34,29 +114,19 @@ export class AuditLog {
     await this.redis.xadd(this.key, "MAXLEN", "~", String(this.retention), "*", ...fields);
   }
 
-  /** Newest first; optionally only one connection's events. Reads at most `scan` entries. */
+  /** Newest first; optionally only one target's events. Reads at most `scan` entries. */
   async recent(
-    options: { connection?: { id?: string; name?: string }; limit?: number; scan?: number } = {},
+    options: { target?: { id?: string; name?: string }; limit?: number; scan?: number } = {},
   ): Promise<AuditRecord[]> {
-    const wanted = options.connection;
+    const wanted = options.target;
     const limit = options.limit ?? 15;
     const entries = await this.redis.xrevrange(this.key, "+", "-", "COUNT", options.scan ?? 2_000);
     const out: AuditRecord[] = [];
     for (const [, flat] of entries) {
-      const f = fromFieldList(flat);
-      if (wanted?.id && f.connectionId !== wanted.id) continue;
-      if (wanted?.name && f.connectionName !== wanted.name) continue;
-      out.push({
-        event: f.event ?? "",
-        requestId: f.requestId ?? "",
-        action: (f.action as RequestAction) ?? "promote",
-        connectionId: f.connectionId ?? "",
-        connectionName: f.connectionName ?? "",
-        actorId: f.actorId,
-        at: Number(f.at ?? 0),
-        detail: f.detail,
-        dryRun: f.dryRun === "1",
-      });
+      const record = fromEntry(fromFieldList(flat));
+      if (wanted?.id && record.targetId !== wanted.id) continue;
+      if (wanted?.name && record.targetName !== wanted.name) continue;
+      out.push(record);
       if (out.length >= limit) break;
     }
     return out;

@@ -18,35 +18,52 @@ export const FINAL_STATES: ReadonlySet<RequestState> = new Set([
   "CANCELLED",
 ]);
 
-/** Which way the change goes: promote sets is_domain_connection true, demote sets it false. */
-export type RequestAction = "promote" | "demote";
-
-/** The states in which a request still holds its connection (no second request for it). */
+/** The states in which a request still holds its target (no second request for it). */
 export const OPEN_STATES: ReadonlySet<RequestState> = new Set(["PENDING", "APPROVED"]);
 
-/** What the tenant says about Dynamic Client Registration when the request was made. */
-export type DcrStatus = "on" | "off" | "unknown";
+/** The kinds of change the bot knows; each is one file under requests/changes/. */
+export type ChangeKindName = "connection-domain-level";
 
-export interface PromotionRequest {
+/**
+ * Which way a change goes. Each kind names the actions it offers (connection-domain-level:
+ * promote sets is_domain_connection true, demote sets it false).
+ */
+export type ChangeAction = "promote" | "demote";
+
+/** The Auth0 tenant a request is about; one tenant, named "default", until tenants are configurable. */
+export const DEFAULT_TENANT = "default";
+
+/** What a change is made to, as it was when the request was made. */
+export interface ChangeTarget {
+  /** Auth0's id for it (a connection id). */
   id: string;
-  action: RequestAction;
+  /** Its name, as people know it. */
+  name: string;
+  /**
+   * What the kind recorded about the target when the request was made, for the approvers to see
+   * (a connection's display name, strategy, whether it was domain-level, the tenant's DCR flag).
+   * Each kind reads its own facts.
+   */
+  facts: Readonly<Record<string, string>>;
+}
+
+/** A request to make one change of one kind to one target in one tenant, and its life. */
+export interface ChangeRequest {
+  id: string;
+  kind: ChangeKindName;
+  tenant: string;
+  action: ChangeAction;
+  target: ChangeTarget;
   state: RequestState;
-  connectionId: string;
-  connectionName: string;
-  displayName: string | undefined;
-  strategy: string;
-  /** is_domain_connection when the request was made. */
-  wasDomainConnection: boolean;
   reason: string;
   requesterId: string;
   teamId: string;
-  dcr: DcrStatus;
   createdAt: number;
   /** Distinct approvers needed, fixed when the request is made. */
   requiredApprovals: number;
   /** Who has approved so far, in order. */
   approvals: string[];
-  /** Dry run: the worker checks everything and reports, without the PATCH. */
+  /** Dry run: the worker checks everything and reports, without changing anything. */
   dryRun: boolean;
   expiresAt: number;
   /** The approver whose click settled it (the last approval, or the denial). */
@@ -64,8 +81,8 @@ export interface PromotionRequest {
 }
 
 /** New requests, before they are stored. */
-export type NewPromotionRequest = Omit<
-  PromotionRequest,
+export type NewChangeRequest = Omit<
+  ChangeRequest,
   | "id"
   | "state"
   | "createdAt"

@@ -1,4 +1,4 @@
-import type { PromotionRequest } from "./model.js";
+import type { ChangeRequest } from "./model.js";
 
 export interface PeopleOptions {
   userIds: readonly string[];
@@ -79,10 +79,7 @@ export class RequestPolicy {
   }
 
   /** Can this user decide on this request? The requester never decides on their own. */
-  async mayDecide(
-    userId: string,
-    request: Pick<PromotionRequest, "requesterId">,
-  ): Promise<Decision> {
+  async mayDecide(userId: string, request: Pick<ChangeRequest, "requesterId">): Promise<Decision> {
     if (userId === request.requesterId) {
       return { allowed: false, why: "you made this request, so someone else has to decide on it" };
     }

@@ -1,11 +1,14 @@
 import type { ClientContext, Redis, Result } from "ioredis";
+import { changeKind, isChangeKindName } from "./changes/index.js";
 import {
-  type DcrStatus,
-  type NewPromotionRequest,
+  type ChangeAction,
+  type ChangeKindName,
+  type ChangeRequest,
+  type ChangeTarget,
+  DEFAULT_TENANT,
+  type NewChangeRequest,
   newRequestId,
   OPEN_STATES,
-  type PromotionRequest,
-  type RequestAction,
   type RequestState,
 } from "./model.js";
 import { fromFieldList, toFieldList } from "./redis-fields.js";
@@ -17,38 +20,68 @@ import { fromFieldList, toFieldList } from "./redis-fields.js";
  *   {p}:request:{id}              hash, the request
  *   {p}:request:{id}:approvals    sorted set, approver -> when
  *   {p}:state:{STATE}             sorted set, ids by time of entering the state
- *   {p}:open:{action}:{conn}      the open request for a connection and action
+ *   {p}:open:{tenant}:{kind}:{action}:{target}   the open request for a target and action
  *   {p}:user-open:{user}          set, a requester's open requests
  *   {p}:user-requests:{user}      sorted set, a requester's requests by creation time
  */
 
 const RELEASE = `
 local function release(p, id, key)
-  local f = redis.call('HMGET', key, 'action', 'connectionId', 'requesterId')
-  local openKey = p .. ':open:' .. f[1] .. ':' .. f[2]
+  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId')
+  local openKey
+  if f[2] then
+    openKey = p .. ':open:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. f[4]
+  else
+    -- A request stored before change kinds, not yet migrated.
+    openKey = p .. ':open:' .. f[3] .. ':' .. f[6]
+  end
   if redis.call('GET', openKey) == id then redis.call('DEL', openKey) end
-  redis.call('SREM', p .. ':user-open:' .. f[3], id)
+  redis.call('SREM', p .. ':user-open:' .. f[5], id)
 end
 `;
 
-/** ARGV: prefix, id, now, maxOpen, action, connectionId, requesterId, field/value pairs… */
+/** ARGV: prefix, id, now, maxOpen, open key suffix (tenant:kind:action:target), requesterId, field/value pairs… */
 const CREATE_SCRIPT = `
 local p, id, now, maxOpen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local openKey = p .. ':open:' .. ARGV[5] .. ':' .. ARGV[6]
+local openKey = p .. ':open:' .. ARGV[5]
 local existing = redis.call('GET', openKey)
 if existing then
   local st = redis.call('HGET', p .. ':request:' .. existing, 'state')
   if st == 'PENDING' or st == 'APPROVED' then return {'duplicate', existing} end
 end
-local userOpen = p .. ':user-open:' .. ARGV[7]
+local userOpen = p .. ':user-open:' .. ARGV[6]
 local n = redis.call('SCARD', userOpen)
 if n >= maxOpen then return {'limit', tostring(n)} end
-redis.call('HSET', p .. ':request:' .. id, unpack(ARGV, 8))
+redis.call('HSET', p .. ':request:' .. id, unpack(ARGV, 7))
 redis.call('ZADD', p .. ':state:PENDING', now, id)
 redis.call('SET', openKey, id)
 redis.call('SADD', userOpen, id)
-redis.call('ZADD', p .. ':user-requests:' .. ARGV[7], now, id)
+redis.call('ZADD', p .. ':user-requests:' .. ARGV[6], now, id)
 return {'ok'}
+`;
+
+/**
+ * Requests stored before change kinds held a connection's fields at the top level and their open
+ * key was {p}:open:{action}:{connectionId}. Rewrites one such request in today's shape and moves
+ * its open key. ARGV: prefix, id, tenant. Returns 1 when it migrated something.
+ */
+const MIGRATE_SCRIPT = `
+local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
+local key = p .. ':request:' .. id
+if redis.call('HEXISTS', key, 'kind') == 1 or redis.call('EXISTS', key) == 0 then return 0 end
+local f = redis.call('HMGET', key, 'action', 'connectionId', 'connectionName', 'displayName', 'strategy', 'wasDomainConnection', 'dcr')
+redis.call('HSET', key, 'kind', 'connection-domain-level', 'tenant', tenant, 'targetId', f[2], 'targetName', f[3] or '')
+local facts = {'fact.displayName', f[4], 'fact.strategy', f[5], 'fact.wasDomainConnection', f[6], 'fact.dcr', f[7]}
+for i = 1, #facts, 2 do
+  if facts[i + 1] then redis.call('HSET', key, facts[i], facts[i + 1]) end
+end
+redis.call('HDEL', key, 'connectionId', 'connectionName', 'displayName', 'strategy', 'wasDomainConnection', 'dcr')
+local oldOpen = p .. ':open:' .. f[1] .. ':' .. f[2]
+if redis.call('GET', oldOpen) == id then
+  redis.call('DEL', oldOpen)
+  redis.call('SET', p .. ':open:' .. tenant .. ':connection-domain-level:' .. f[1] .. ':' .. f[2], id, 'NX')
+end
+return 1
 `;
 
 /** ARGV: prefix, id, from, to, now, field/value pairs… */
@@ -96,41 +129,68 @@ return {outcome, tostring(n), redis.call('HGETALL', key), redis.call('ZRANGE', a
 `;
 
 export type CreateResult =
-  | { ok: true; request: PromotionRequest }
+  | { ok: true; request: ChangeRequest }
   | { ok: false; reason: "duplicate"; openRequestId: string }
   | { ok: false; reason: "limit"; open: number };
 
 export type TransitionResult =
-  | { ok: true; request: PromotionRequest }
+  | { ok: true; request: ChangeRequest }
   | { ok: false; reason: "missing" }
   | { ok: false; reason: "conflict"; current: RequestState };
 
 export type ApproveResult =
-  | { outcome: "approved" | "recorded" | "duplicate"; request: PromotionRequest }
+  | { outcome: "approved" | "recorded" | "duplicate"; request: ChangeRequest }
   | { outcome: "missing" }
   | { outcome: "conflict"; current: RequestState };
 
-type Fields = Partial<Record<keyof PromotionRequest, string | number | boolean | undefined>>;
+/** Fields outside the state machine and the target, as annotate() and transition() take them. */
+type Fields = Partial<
+  Record<
+    Exclude<keyof ChangeRequest, "target" | "approvals">,
+    string | number | boolean | undefined
+  >
+>;
+
+const FACT = "fact.";
+
+/** A request as the fields of its Redis hash: the target flattened, its facts under "fact.". */
+function toHash(request: ChangeRequest): string[] {
+  const { target, approvals: _approvals, ...rest } = request;
+  const facts = Object.fromEntries(Object.entries(target.facts).map(([k, v]) => [FACT + k, v]));
+  return toFieldList({ ...rest, targetId: target.id, targetName: target.name, ...facts });
+}
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === "" ? undefined : Number(v);
 }
 
-function fromHash(h: Record<string, string>, approvals: string[]): PromotionRequest | undefined {
+/** The target of a stored request, in today's shape or in the shape before change kinds. */
+function targetOf(h: Record<string, string>): ChangeTarget {
+  if (h.kind !== undefined) {
+    const facts: Record<string, string> = {};
+    for (const [k, v] of Object.entries(h)) if (k.startsWith(FACT)) facts[k.slice(FACT.length)] = v;
+    return { id: h.targetId ?? "", name: h.targetName ?? "", facts };
+  }
+  const facts: Record<string, string> = {};
+  for (const k of ["displayName", "strategy", "wasDomainConnection", "dcr"]) {
+    const v = h[k];
+    if (v !== undefined) facts[k] = v;
+  }
+  return { id: h.connectionId ?? "", name: h.connectionName ?? "", facts };
+}
+
+function fromHash(h: Record<string, string>, approvals: string[]): ChangeRequest | undefined {
   if (!h.id || !h.state) return undefined;
   return {
     id: h.id,
-    action: (h.action as RequestAction) ?? "promote",
+    kind: h.kind !== undefined && isChangeKindName(h.kind) ? h.kind : "connection-domain-level",
+    tenant: h.tenant ?? DEFAULT_TENANT,
+    action: (h.action as ChangeAction) ?? "promote",
+    target: targetOf(h),
     state: h.state as RequestState,
-    connectionId: h.connectionId ?? "",
-    connectionName: h.connectionName ?? "",
-    displayName: h.displayName,
-    strategy: h.strategy ?? "",
-    wasDomainConnection: h.wasDomainConnection === "1",
     reason: h.reason ?? "",
     requesterId: h.requesterId ?? "",
     teamId: h.teamId ?? "",
-    dcr: (h.dcr as DcrStatus) ?? "unknown",
     createdAt: num(h.createdAt) ?? 0,
     requiredApprovals: num(h.requiredApprovals) ?? 1,
     approvals,
@@ -146,6 +206,11 @@ function fromHash(h: Record<string, string>, approvals: string[]): PromotionRequ
     auditThreadTs: h.auditThreadTs,
     auditPermalink: h.auditPermalink,
   };
+}
+
+/** The key part that keeps a second open request for the same change out. */
+function openKeySuffix(r: Pick<ChangeRequest, "tenant" | "kind" | "action">, targetId: string) {
+  return `${r.tenant}:${r.kind}:${r.action}:${targetId}`;
 }
 
 export interface CreateOptions {
@@ -166,6 +231,7 @@ export class RequestStore {
       this.redis.defineCommand("createRequest", { numberOfKeys: 0, lua: CREATE_SCRIPT });
       this.redis.defineCommand("transitionRequest", { numberOfKeys: 0, lua: TRANSITION_SCRIPT });
       this.redis.defineCommand("approveRequest", { numberOfKeys: 0, lua: APPROVE_SCRIPT });
+      this.redis.defineCommand("migrateRequest", { numberOfKeys: 0, lua: MIGRATE_SCRIPT });
     }
   }
 
@@ -174,12 +240,12 @@ export class RequestStore {
   }
 
   /**
-   * Stores a new PENDING request, unless the connection already has an open request for the same
-   * action (the answer names it) or the requester holds too many open ones.
+   * Stores a new PENDING request, unless the target already has an open request for the same
+   * change (the answer names it) or the requester holds too many open ones.
    */
-  async create(input: NewPromotionRequest, options: CreateOptions): Promise<CreateResult> {
+  async create(input: NewChangeRequest, options: CreateOptions): Promise<CreateResult> {
     const createdAt = this.now();
-    const request: PromotionRequest = {
+    const request: ChangeRequest = {
       ...input,
       id: newRequestId(),
       state: "PENDING",
@@ -201,10 +267,9 @@ export class RequestStore {
       request.id,
       String(createdAt),
       String(options.maxOpenPerUser),
-      request.action,
-      request.connectionId,
+      openKeySuffix(request, request.target.id),
       request.requesterId,
-      ...toFieldList({ ...request }),
+      ...toHash(request),
     )) as [string, string?];
     if (result[0] === "duplicate") {
       return { ok: false, reason: "duplicate", openRequestId: result[1] ?? "" };
@@ -213,7 +278,7 @@ export class RequestStore {
     return { ok: true, request };
   }
 
-  async get(id: string): Promise<PromotionRequest | undefined> {
+  async get(id: string): Promise<ChangeRequest | undefined> {
     const [hash, approvals] = await Promise.all([
       this.redis.hgetall(this.key(id)),
       this.redis.zrange(`${this.key(id)}:approvals`, "0", "-1"),
@@ -221,9 +286,9 @@ export class RequestStore {
     return fromHash(hash, approvals);
   }
 
-  async getMany(ids: string[]): Promise<PromotionRequest[]> {
+  async getMany(ids: string[]): Promise<ChangeRequest[]> {
     const found = await Promise.all(ids.map((id) => this.get(id)));
-    return found.filter((r): r is PromotionRequest => r !== undefined);
+    return found.filter((r): r is ChangeRequest => r !== undefined);
   }
 
   /** Sets fields that are not part of the state machine (e.g. where the approval message is). */
@@ -276,7 +341,7 @@ export class RequestStore {
   }
 
   /** Open (PENDING or APPROVED) requests, oldest first. */
-  async openRequests(limit = 50): Promise<PromotionRequest[]> {
+  async openRequests(limit = 50): Promise<ChangeRequest[]> {
     const ids = [
       ...(await this.idsInState("PENDING", limit)),
       ...(await this.idsInState("APPROVED", limit)),
@@ -288,20 +353,37 @@ export class RequestStore {
   }
 
   /** A requester's requests, newest first. */
-  async requestsOf(userId: string, limit = 10): Promise<PromotionRequest[]> {
+  async requestsOf(userId: string, limit = 10): Promise<ChangeRequest[]> {
     const ids = await this.redis.zrevrange(`${this.prefix}:user-requests:${userId}`, 0, limit - 1);
     return this.getMany(ids);
   }
 
-  /** The open request for a connection, if any (either action). */
-  async openRequestsFor(connectionId: string): Promise<PromotionRequest[]> {
+  /** The open requests for a target, whichever of its kind's actions they ask for. */
+  async openRequestsFor(
+    where: { tenant: string; kind: ChangeKindName },
+    targetId: string,
+  ): Promise<ChangeRequest[]> {
     const ids = await Promise.all(
-      (["promote", "demote"] as const).map((a) =>
-        this.redis.get(`${this.prefix}:open:${a}:${connectionId}`),
+      changeKind(where.kind).actions.map((action) =>
+        this.redis.get(`${this.prefix}:open:${openKeySuffix({ ...where, action }, targetId)}`),
       ),
     );
     const requests = await this.getMany(ids.filter((id): id is string => Boolean(id)));
     return requests.filter((r) => OPEN_STATES.has(r.state));
+  }
+
+  /**
+   * Brings open requests stored before change kinds into today's shape (settled ones are read
+   * as they are). Idempotent; run at start. Returns how many it rewrote.
+   */
+  async migrateLegacyRequests(tenant = DEFAULT_TENANT): Promise<number> {
+    let migrated = 0;
+    for (const state of OPEN_STATES) {
+      for (const id of await this.idsInState(state, 100_000)) {
+        migrated += Number(await this.redis.migrateRequest(this.prefix, id, tenant));
+      }
+    }
+    return migrated;
   }
 }
 
@@ -310,5 +392,6 @@ declare module "ioredis" {
     createRequest(...args: string[]): Result<unknown, Context>;
     transitionRequest(...args: string[]): Result<unknown, Context>;
     approveRequest(...args: string[]): Result<unknown, Context>;
+    migrateRequest(...args: string[]): Result<unknown, Context>;
   }
 }

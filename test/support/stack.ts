@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
-import { type Role, type Running, start } from "../../src/runtime.js";
+import { type ChangeRequest, FINAL_STATES, OPEN_STATES } from "../../src/requests/model.js";
+import { RequestStore } from "../../src/requests/store.js";
+import { type Role, type Running, start } from "../../src/runtime/index.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -94,6 +97,8 @@ export interface Stack {
   /** The request id carried by the newest approval message. */
   latestRequestId(): Promise<string>;
   auditTexts(): string[];
+  /** Every request the bot has stored in Redis, whatever its state, oldest first. */
+  storedRequests(): Promise<ChangeRequest[]>;
   restart(role?: Role): Promise<void>;
   /** Stops the bot and worker only; the emulators keep running (see what the bot left behind). */
   stopRuntime(): Promise<void>;
@@ -153,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let running: Running | undefined;
   let eventsUrl = "";
+  let redis: Redis | undefined;
   const boot = async (role: Role) => {
     running = await start(loadConfig(env), { role, logger, host: "127.0.0.1" });
     eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
@@ -277,6 +283,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     auditTexts() {
       return slack.messages(AUDIT_CHANNEL).map((m) => m.text ?? "");
     },
+    async storedRequests() {
+      redis ??= new Redis(env.REDIS_URL as string);
+      const store = new RequestStore(redis, env.REDIS_PREFIX as string);
+      const ids: string[] = [];
+      for (const state of [...OPEN_STATES, ...FINAL_STATES]) {
+        ids.push(...(await store.idsInState(state, 10_000)));
+      }
+      return (await store.getMany(ids)).sort((a, b) => a.createdAt - b.createdAt);
+    },
     async restart(role) {
       await running?.stop();
       await boot(role ?? options.role ?? "all");
@@ -286,6 +301,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       running = undefined;
     },
     async stop() {
+      redis?.disconnect();
       await running?.stop();
       await slack.close();
       await auth0.close();
@@ -300,6 +316,25 @@ export async function ask(s: Stack, text: string, user = REQUESTER): Promise<str
   expect(status).toBe(200);
   await s.waitForReply(responseUrl, /Request `req_/);
   return s.latestRequestId();
+}
+
+/** Asks for a change (`text`, ACME by default) and approves it; returns the request's id. */
+export async function requestAndApprove(
+  s: Stack,
+  text: string = ACME.id,
+  people: { requester?: string; approver?: string } = {},
+): Promise<string> {
+  const requestId = await ask(s, text, people.requester);
+  const click = await s.click(people.approver ?? APPROVER, "approve_request", requestId);
+  expect(click.status).toBe(200);
+  return requestId;
+}
+
+/** Asserts that a refusal left no trace: no request stored, no approval message, no audit line. */
+export async function expectNothingRequested(s: Stack): Promise<void> {
+  expect(await s.storedRequests()).toEqual([]);
+  expect(s.slack.messages(APPROVAL_CHANNEL)).toHaveLength(0);
+  expect(s.auditTexts()).toEqual([]);
 }
 
 /** Waits for the audit line of `event` for a request and returns its text. */

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { Queue } from "bullmq";
-import { AUDIT_QUEUE, createRedis, OUTBOX_QUEUE, PROMOTE_QUEUE } from "../../jobs/queues.js";
+import { AUDIT_QUEUE, CHANGE_QUEUE, createRedis, OUTBOX_QUEUE } from "../../jobs/queues.js";
 import { RequestStore } from "../../requests/store.js";
 import { ChildGroup, DIST_MAIN } from "../harness/children.js";
 import { Cleanup, exitOnDeadlineOrSignal } from "../harness/cleanup.js";
@@ -108,7 +108,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
       ? `Redis: a throwaway redis-server at ${redisUrl} (appendonly, fsync every second)\n`
       : `Redis: ${redisUrl} (REDIS_URL), keys under ${prefix}: removed afterwards\n`,
   );
-  const queues = [PROMOTE_QUEUE, OUTBOX_QUEUE, AUDIT_QUEUE].map((name) => {
+  const queues = [CHANGE_QUEUE, OUTBOX_QUEUE, AUDIT_QUEUE].map((name) => {
     const queue = new Queue(name, { connection: redis, prefix });
     queue.on("error", () => undefined); // the client's error handler above has it
     cleanup.add("closing a queue", () => queue.close());

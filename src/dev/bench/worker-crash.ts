@@ -33,7 +33,7 @@ export async function measureWorkerCrash(world: World, index: number): Promise<v
     approveClick(world, approval, "crash"),
   );
   if (click.status !== 200) throw new Error(`a click was answered ${click.status}`);
-  await worker1.waitForOutput(/promotion started/, 10_000);
+  await worker1.waitForOutput(/change started/, 10_000);
   worker1.proc.kill("SIGKILL");
   await worker1.exited();
   const killedAt = epochNow();

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../log.js";
-import { start } from "../../runtime.js";
+import { start } from "../../runtime/index.js";
 import { startAuth0Emulator } from "../emulators/auth0/index.js";
 import { startSlackEmulator } from "../emulators/slack/index.js";
 import { closeSlackRequestAgent } from "../emulators/slack-requests.js";

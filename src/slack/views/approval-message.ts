@@ -1,5 +1,6 @@
 import type { KnownBlock } from "@slack/types";
-import type { PromotionRequest, RequestAction } from "../../requests/model.js";
+import { changeKind, type TargetFact, wordsOf } from "../../requests/changes/index.js";
+import type { ChangeRequest } from "../../requests/model.js";
 import { code, escapeMrkdwn, mrkdwn, plain, slackDate, userMention } from "./text.js";
 
 export const APPROVE_ACTION_ID = "approve_request";
@@ -10,47 +11,16 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
-export const ACTION_WORDS: Record<
-  RequestAction,
-  { verb: string; title: string; done: string; effect: string }
-> = {
-  promote: {
-    verb: "promote",
-    title: "Promote a connection to domain level",
-    done: "Promoted to domain level",
-    effect:
-      "It will then be usable by *every application in the tenant*, third-party ones included.",
-  },
-  demote: {
-    verb: "demote",
-    title: "Demote a connection from domain level",
-    done: "Demoted: no longer domain-level",
-    effect:
-      "Applications that are not explicitly enabled for it, third-party ones included, will *lose access* to it.",
-  },
-};
-
-/** One line naming the connection for notification text and DMs. */
-export function connectionLabel(
-  request: Pick<PromotionRequest, "connectionName" | "connectionId">,
-): string {
-  return `${code(request.connectionName)} (${code(request.connectionId)})`;
-}
-
-function dcrWarning(request: PromotionRequest): KnownBlock | undefined {
-  if (request.dcr === "on" || request.action === "demote") return undefined;
-  const text =
-    request.dcr === "off"
-      ? ":warning: *Dynamic Client Registration is off* in this tenant: promoting this connection will not make it available to third-party (dynamically registered) applications."
-      : ":warning: *Could not read the tenant's Dynamic Client Registration setting* (the Auth0 application may lack `read:tenant_settings`): check whether promotion will reach third-party applications.";
-  return { type: "section", text: mrkdwn(text) };
+/** One line naming the target for notification text and DMs. */
+export function targetLabel(request: Pick<ChangeRequest, "target">): string {
+  return `${code(request.target.name)} (${code(request.target.id)})`;
 }
 
 const DRY_RUN_NOTE =
   ":test_tube: *Dry run*: the bot checks everything but changes nothing in Auth0.";
 
 /** Who approved so far and how many are still needed. */
-export function approvalProgress(request: PromotionRequest): string {
+export function approvalProgress(request: ChangeRequest): string {
   const done = request.approvals.length;
   const left = Math.max(0, request.requiredApprovals - done);
   const who = done > 0 ? request.approvals.map(userMention).join(", ") : "nobody yet";
@@ -59,8 +29,8 @@ export function approvalProgress(request: PromotionRequest): string {
 }
 
 /** Where the request stands, once it is no longer waiting for a decision. */
-export function statusLine(request: PromotionRequest): string | undefined {
-  const words = ACTION_WORDS[request.action];
+export function statusLine(request: ChangeRequest): string | undefined {
+  const words = wordsOf(request);
   const by =
     request.approvals.length > 0 ? request.approvals.map(userMention).join(", ") : "someone";
   const at = (ms: number | undefined) => (ms ? slackDate(ms) : "");
@@ -69,13 +39,13 @@ export function statusLine(request: PromotionRequest): string | undefined {
     case "PENDING":
       return undefined;
     case "APPROVED":
-      return `:hourglass_flowing_sand: Approved by ${by} ${at(request.decidedAt)}, ${request.dryRun ? "checking (dry run)" : `${words.verb.replace(/e$/, "")}ing`}…`;
+      return `:hourglass_flowing_sand: Approved by ${by} ${at(request.decidedAt)}, ${request.dryRun ? "checking (dry run)" : words.doing}…`;
     case "DONE":
       return request.dryRun
         ? `:test_tube: Dry run finished ${at(request.completedAt)}: would ${words.verb} it; nothing was changed (approved by ${by}).`
         : `:white_check_mark: ${words.done} ${at(request.completedAt)} (approved by ${by}).`;
     case "FAILED":
-      return `:x: ${request.action === "promote" ? "Promotion" : "Demotion"} failed ${at(request.completedAt)} (approved by ${by})${dry}.`;
+      return `:x: ${words.noun} failed ${at(request.completedAt)} (approved by ${by})${dry}.`;
     case "DENIED":
       return `:no_entry_sign: Denied by ${request.decidedBy ? userMention(request.decidedBy) : "an approver"} ${at(request.decidedAt)}.`;
     case "EXPIRED":
@@ -86,8 +56,8 @@ export function statusLine(request: PromotionRequest): string | undefined {
 }
 
 /** The Approve / Deny buttons; also used on the App Home tab, with the same ids and checks. */
-export function decisionButtons(request: PromotionRequest): KnownBlock {
-  const words = ACTION_WORDS[request.action];
+export function decisionButtons(request: ChangeRequest): KnownBlock {
+  const words = wordsOf(request);
   return {
     type: "actions",
     block_id: `decision_${request.id}`,
@@ -99,16 +69,8 @@ export function decisionButtons(request: PromotionRequest): KnownBlock {
         text: plain("Approve"),
         value: request.id,
         confirm: {
-          title: plain(
-            `${words.verb[0]?.toUpperCase()}${words.verb.slice(1)} this connection?`,
-            100,
-          ),
-          text: plain(
-            request.action === "promote"
-              ? `${request.connectionName} will become usable by every application in the tenant, third-party ones included.${request.dryRun ? " (Dry run: nothing will change.)" : ""}`
-              : `${request.connectionName} will no longer be a domain-level connection.${request.dryRun ? " (Dry run: nothing will change.)" : ""}`,
-            300,
-          ),
+          title: plain(words.confirmTitle, 100),
+          text: plain(words.confirmText(request), 300),
           confirm: plain("Approve"),
           deny: plain("Cancel"),
         },
@@ -125,11 +87,31 @@ export function decisionButtons(request: PromotionRequest): KnownBlock {
 }
 
 /**
+ * What the kind says about the target: identifiers and short facts as section fields, text that
+ * Auth0 or a person supplied as its own context block, shown literally.
+ */
+function factBlocks(facts: TargetFact[]): KnownBlock[] {
+  const fields = facts
+    .filter((f) => f.style !== "plain")
+    .map((f) => mrkdwn(`*${f.label}*\n${f.style === "code" ? code(f.value) : f.value}`, 2000));
+  const blocks: KnownBlock[] = [];
+  // Slack allows 10 fields a section.
+  for (let i = 0; i < fields.length; i += 10) {
+    blocks.push({ type: "section", fields: fields.slice(i, i + 10) });
+  }
+  for (const f of facts.filter((f) => f.style === "plain")) {
+    blocks.push({ type: "context", elements: [mrkdwn(`*${f.label}*`), plain(f.value, 500)] });
+  }
+  return blocks;
+}
+
+/**
  * The message in the approvals channel. While PENDING it carries the Approve / Deny buttons; once
  * decided the buttons give way to a status line, so nobody clicks on a settled request.
  */
-export function approvalMessage(request: PromotionRequest): SlackMessage {
-  const words = ACTION_WORDS[request.action];
+export function approvalMessage(request: ChangeRequest): SlackMessage {
+  const kind = changeKind(request.kind);
+  const words = wordsOf(request);
   const blocks: KnownBlock[] = [
     { type: "header", text: plain(`${request.dryRun ? "[Dry run] " : ""}${words.title}`, 150) },
   ];
@@ -138,29 +120,18 @@ export function approvalMessage(request: PromotionRequest): SlackMessage {
     {
       type: "section",
       text: mrkdwn(
-        `${userMention(request.requesterId)} asks to *${words.verb}* ${code(request.connectionName)}. ${words.effect}`,
+        `${userMention(request.requesterId)} asks to *${words.verb}* ${code(request.target.name)}. ${words.effect}`,
       ),
     },
-    {
-      type: "section",
-      fields: [
-        mrkdwn(`*Connection*\n${code(request.connectionName)}`),
-        mrkdwn(`*ID*\n${code(request.connectionId)}`),
-        mrkdwn(`*Strategy*\n${code(request.strategy)}`),
-        mrkdwn(`*Domain-level when asked*\n${request.wasDomainConnection ? "Yes" : "No"}`),
-      ],
-    },
-    {
-      type: "context",
-      elements: [mrkdwn("*Display name*"), plain(request.displayName ?? "(none)", 500)],
-    },
+    ...factBlocks(kind.facts(request)),
     {
       type: "context",
       elements: [mrkdwn("*Reason*"), plain(request.reason || "(none given)", 2000)],
     },
   );
-  const warning = dcrWarning(request);
-  if (warning) blocks.push(warning);
+  for (const warning of kind.warnings(request)) {
+    blocks.push({ type: "section", text: mrkdwn(warning) });
+  }
   const trail = request.auditPermalink ? ` · <${request.auditPermalink}|audit trail>` : "";
   blocks.push({
     type: "context",
@@ -190,7 +161,7 @@ export function approvalMessage(request: PromotionRequest): SlackMessage {
 
   const state = status ? ` (${request.state.toLowerCase()})` : "";
   return {
-    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb} ${request.connectionName}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
+    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb} ${request.target.name}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
     blocks,
   };
 }

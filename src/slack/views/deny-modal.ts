@@ -1,6 +1,6 @@
 import type { ModalView } from "@slack/types";
-import type { PromotionRequest } from "../../requests/model.js";
-import { ACTION_WORDS } from "./approval-message.js";
+import { wordsOf } from "../../requests/changes/index.js";
+import type { ChangeRequest } from "../../requests/model.js";
 import { code, mrkdwn, plain } from "./text.js";
 
 export const DENY_MODAL_CALLBACK_ID = "deny_request_reason";
@@ -9,8 +9,8 @@ export const DENY_REASON_ACTION_ID = "reason";
 export const MAX_DENY_REASON_LENGTH = 1000;
 
 /** The modal that asks an approver why they deny (optional); the request id rides along. */
-export function denyModal(request: PromotionRequest): ModalView {
-  const words = ACTION_WORDS[request.action];
+export function denyModal(request: ChangeRequest): ModalView {
+  const words = wordsOf(request);
   return {
     type: "modal",
     callback_id: DENY_MODAL_CALLBACK_ID,
@@ -22,7 +22,7 @@ export function denyModal(request: PromotionRequest): ModalView {
       {
         type: "section",
         text: mrkdwn(
-          `Deny <@${request.requesterId}>'s request ${code(request.id)} to ${words.verb} ${code(request.connectionName)}?`,
+          `Deny <@${request.requesterId}>'s request ${code(request.id)} to ${words.verb} ${code(request.target.name)}?`,
         ),
       },
       {

@@ -1,5 +1,5 @@
 import type { HomeView, KnownBlock } from "@slack/types";
-import type { PromotionRequest } from "../../requests/model.js";
+import type { ChangeRequest } from "../../requests/model.js";
 import { decisionButtons } from "./approval-message.js";
 import { COMMAND, requestSummary } from "./replies.js";
 import { mrkdwn, plain } from "./text.js";
@@ -11,9 +11,9 @@ const MAX_OWN = 10;
 export interface HomeContent {
   isApprover: boolean;
   /** Pending requests this approver may still act on. */
-  waiting: PromotionRequest[];
+  waiting: ChangeRequest[];
   /** The viewer's own recent requests, newest first. */
-  own: PromotionRequest[];
+  own: ChangeRequest[];
 }
 
 /** The App Home tab: what waits for an approver (with the same buttons), and one's own requests. */

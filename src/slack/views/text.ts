@@ -4,6 +4,8 @@
  * literally; where it must sit inside mrkdwn (notification text), it goes through escapeMrkdwn.
  */
 
+export { code } from "../../requests/words.js";
+
 /** Neutralises control sequences (<!channel>, <@U…>, links) and bare @channel/@here/@everyone. */
 export function escapeMrkdwn(text: string): string {
   return text
@@ -38,9 +40,4 @@ export function slackDate(epochMs: number): string {
 export function userMention(userId: string): string {
   // Ids come from Slack's signed payloads or our own config; keep them to their alphabet anyway.
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
-}
-
-/** Inline code for our own identifiers (request ids, validated connection ids and names). */
-export function code(text: string): string {
-  return `\`${text.replace(/[`<>&]/g, "")}\``;
 }

@@ -18,7 +18,7 @@ import { pollUntil } from "../../harness/poll.js";
 import { FaultQueue, listenOnLoopback, readBody, sendJson } from "../http.js";
 import { auth0Error } from "./errors.js";
 import { managementApi } from "./management-api.js";
-import { discoveryDocument, tokenIssuer } from "./oauth.js";
+import { oauthServer } from "./oauth.js";
 import { RateBucket } from "./rate-bucket.js";
 import type { Auth0Emulator, Auth0EmulatorOptions, Auth0FaultSpec, Auth0Request } from "./types.js";
 
@@ -110,7 +110,7 @@ export async function startAuth0Emulator(
   });
   const url = await listenOnLoopback(server);
   const audience = `${url}/api/v2/`;
-  const tokens = tokenIssuer({
+  const oauth = oauthServer({
     url,
     audience,
     clientId,
@@ -149,6 +149,11 @@ export async function startAuth0Emulator(
       if (fault.kind === "delay") {
         await delay(fault.delayMs ?? 1000);
         if (closing || res.destroyed) return;
+      } else if (fault.kind === "html") {
+        record.status = 200;
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end("<!doctype html><title>Sign in to the proxy</title>");
+        return;
       } else if (fault.kind === "ratelimit") {
         const resetSec = Math.ceil((Date.now() + (fault.resetInSec ?? 1) * 1000) / 1000);
         answer(429, auth0Error(429, "Global limit has been reached", "too_many_requests"), {
@@ -169,7 +174,7 @@ export async function startAuth0Emulator(
     }
 
     if (method === "GET" && path === "/.well-known/openid-configuration") {
-      answer(200, discoveryDocument(url));
+      answer(200, oauth.discovery());
       return;
     }
     if (method === "GET" && path === "/.well-known/jwks.json") {
@@ -181,7 +186,7 @@ export async function startAuth0Emulator(
         answer(404, auth0Error(404, "Not Found"));
         return;
       }
-      answer(...tokens.token(record, bodyError, scopes));
+      answer(...oauth.token(record, bodyError, scopes));
       return;
     }
     if (!isApi) {
@@ -200,7 +205,7 @@ export async function startAuth0Emulator(
       );
       return;
     }
-    const auth = tokens.authenticate(record.headers.authorization);
+    const auth = oauth.authenticate(record.headers.authorization);
     if (auth.bearer) record.token = auth.bearer;
     if ("refused" in auth) {
       answer(...auth.refused, rateHeaders);
@@ -216,7 +221,7 @@ export async function startAuth0Emulator(
     clientSecret,
     requests: [],
     get tokensIssued() {
-      return tokens.issued;
+      return oauth.issued;
     },
     apiRequests(method, pathPrefix) {
       return emulator.requests.filter(
@@ -232,7 +237,10 @@ export async function startAuth0Emulator(
       scopes = [...next];
     },
     setDynamicClientRegistration: api.setDynamicClientRegistration,
-    revokeTokens: tokens.revokeAll,
+    setClientGrant: oauth.setClientGrant,
+    setGrantTypes: oauth.setGrantTypes,
+    setIssuer: oauth.setIssuer,
+    revokeTokens: oauth.revokeAll,
     setRateLimit(rl) {
       bucket = RateBucket.of(rl);
     },
@@ -247,7 +255,7 @@ export async function startAuth0Emulator(
       }),
     reset() {
       emulator.requests.length = 0;
-      tokens.clear();
+      oauth.reset();
       faults.clear();
       scopes = [...(options.scopes ?? DEFAULT_SCOPES)];
       bucket = RateBucket.of(options.rateLimit);

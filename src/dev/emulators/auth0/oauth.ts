@@ -1,7 +1,8 @@
 /**
  * The tenant's authorization server: OIDC discovery, `POST /oauth/token` for the
  * client-credentials grant (client_secret_post or client_secret_basic), and the check of the
- * bearer tokens it issued when they come back on a Management API request.
+ * bearer tokens it issued when they come back on a Management API request. What the application
+ * may do (grant types, a client grant for the API) and the issuer it names can be changed.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { type Answer, auth0Error } from "./errors.js";
@@ -14,7 +15,7 @@ export interface IssuedToken {
   revoked: boolean;
 }
 
-export interface TokenIssuerOptions {
+export interface OAuthServerOptions {
   /** http://127.0.0.1:PORT */
   url: string;
   audience: string;
@@ -23,18 +24,23 @@ export interface TokenIssuerOptions {
   tokenExpiresIn: number;
 }
 
-export interface TokenIssuer {
+export interface OAuthServer {
+  /** `/.well-known/openid-configuration`. */
+  discovery(): Record<string, unknown>;
   /** Answers a request to /oauth/token, granting the scopes `scopes` names now. */
   token(record: Auth0Request, bodyError: boolean, scopes: readonly string[]): Answer;
   /** The token behind an `Authorization: Bearer …` header, or the 401 that refuses it. */
   authenticate(
     authorization: string | undefined,
   ): { bearer?: string } & ({ token: IssuedToken } | { refused: Answer });
-  /** How many tokens were issued since the start or the last clear(). */
+  /** How many tokens were issued since the start or the last reset(). */
   readonly issued: number;
   revokeAll(): void;
-  /** Forgets every token issued. */
-  clear(): void;
+  setClientGrant(on: boolean): void;
+  setGrantTypes(grantTypes: string[]): void;
+  setIssuer(issuer: string | undefined): void;
+  /** Forgets every token issued, and the changes made by the setters. */
+  reset(): void;
 }
 
 function b64url(value: unknown): string {
@@ -71,10 +77,13 @@ const MISSING_GRANT: Answer = [
   { error: "invalid_request", error_description: "Missing required parameter: grant_type" },
 ];
 
-export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
+export function oauthServer(options: OAuthServerOptions): OAuthServer {
   const { url, audience, clientId, clientSecret, tokenExpiresIn } = options;
   const tokens = new Map<string, IssuedToken>();
   let issued = 0;
+  let clientGrant = true;
+  let grantTypes = ["client_credentials"];
+  let issuer: string | undefined;
 
   const issue = (scopes: readonly string[]): Answer => {
     const iat = Math.floor(Date.now() / 1000);
@@ -112,6 +121,7 @@ export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   };
 
   return {
+    discovery: () => discoveryDocument(url, issuer),
     token(record, bodyError, scopes) {
       if (bodyError || typeof record.body !== "object" || record.body === null) {
         return MISSING_GRANT;
@@ -122,7 +132,7 @@ export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
       if (!id || !secret || !safeEqual(id, clientId) || !safeEqual(secret, clientSecret)) {
         return [401, { error: "access_denied", error_description: "Unauthorized" }];
       }
-      if (params.grant_type !== "client_credentials") {
+      if (typeof params.grant_type !== "string" || !grantTypes.includes(params.grant_type)) {
         return [
           403,
           {
@@ -147,6 +157,15 @@ export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
           {
             error: "access_denied",
             error_description: `Service not enabled within domain: ${params.audience}`,
+          },
+        ];
+      }
+      if (!clientGrant) {
+        return [
+          403,
+          {
+            error: "access_denied",
+            error_description: `Client "${clientId}" is not authorized to access resource server "${audience}". You need to create a "client-grant" associated to this API.`,
           },
         ];
       }
@@ -177,17 +196,29 @@ export function tokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     revokeAll() {
       for (const t of tokens.values()) t.revoked = true;
     },
-    clear() {
+    setClientGrant(on) {
+      clientGrant = on;
+    },
+    setGrantTypes(next) {
+      grantTypes = [...next];
+    },
+    setIssuer(next) {
+      issuer = next;
+    },
+    reset() {
       tokens.clear();
       issued = 0;
+      clientGrant = true;
+      grantTypes = ["client_credentials"];
+      issuer = undefined;
     },
   };
 }
 
 /** `/.well-known/openid-configuration`, as a tenant at `url` publishes it. */
-export function discoveryDocument(url: string): Record<string, unknown> {
+function discoveryDocument(url: string, issuer = `${url}/`): Record<string, unknown> {
   return {
-    issuer: `${url}/`,
+    issuer,
     authorization_endpoint: `${url}/authorize`,
     token_endpoint: `${url}/oauth/token`,
     device_authorization_endpoint: `${url}/oauth/device/code`,

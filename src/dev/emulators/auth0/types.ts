@@ -38,7 +38,8 @@ export interface Auth0FaultSpec {
   path?: RegExp | string;
   /** How many matching requests this fault answers (default 1). */
   times?: number;
-  kind: "status" | "delay" | "reset" | "ratelimit";
+  /** `html`: 200 with an HTML page, as a proxy's login page or a host that is not Auth0 gives. */
+  kind: "status" | "delay" | "reset" | "ratelimit" | "html";
   status?: number;
   delayMs?: number;
   resetInSec?: number;
@@ -71,6 +72,12 @@ export interface Auth0Emulator {
   connection(id: string): EmulatedConnection | undefined;
   setScopes(scopes: string[]): void;
   setDynamicClientRegistration(on: boolean): void;
+  /** Whether the application is authorized for the Management API (has a client grant). */
+  setClientGrant(on: boolean): void;
+  /** The grant types the application may use (default: client_credentials). */
+  setGrantTypes(grantTypes: string[]): void;
+  /** The issuer discovery names (default `${url}/`); a custom domain's differs. */
+  setIssuer(issuer: string | undefined): void;
   revokeTokens(): void;
   setRateLimit(rl: { perSecond: number; burst: number } | undefined): void;
   injectFault(f: Auth0FaultSpec): void;

@@ -1,5 +1,5 @@
-import { errorInWords } from "../../../jobs/promote-processor.js";
-import { enqueuePromotion } from "../../../jobs/queues.js";
+import { errorInWords } from "../../../error-words.js";
+import { enqueueChange } from "../../../jobs/queues.js";
 import type { BotDeps } from "../../deps.js";
 import { approvalProgress } from "../../views/approval-message.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
@@ -56,7 +56,7 @@ export function approveRequest(deps: BotDeps) {
           const { request } = result;
           // The job first, so the worker starts while Slack is being told; the worker waits for
           // this "approved" line before it records the outcome, so the trail stays in order.
-          await enqueuePromotion(deps.promoteQueue, request.id);
+          await enqueueChange(deps.changeQueue, request.id);
           log.info("request approved and enqueued");
           await deps.outbox.audit({
             event: "approved",

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import { errorInWords } from "../../../jobs/promote-processor.js";
-import { isRequestId, type PromotionRequest, type RequestState } from "../../../requests/model.js";
+import { errorInWords } from "../../../error-words.js";
+import { type ChangeRequest, isRequestId, type RequestState } from "../../../requests/model.js";
 import type { BotDeps } from "../../deps.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 
@@ -49,7 +49,7 @@ export async function checkDecision(
   deps: BotDeps,
   args: ButtonArgs,
   verb: "approve" | "deny",
-): Promise<PromotionRequest | undefined> {
+): Promise<ChangeRequest | undefined> {
   const { ack, body, action } = args;
   await ack();
   const userId = body.user.id;
@@ -93,7 +93,7 @@ export async function checkDecision(
 
 export async function auditRefusal(
   deps: BotDeps,
-  request: PromotionRequest,
+  request: ChangeRequest,
   userId: string,
   detail: string,
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import { errorInWords } from "../../../jobs/promote-processor.js";
+import { errorInWords } from "../../../error-words.js";
 import type { BotDeps } from "../../deps.js";
 import { denyModal } from "../../views/deny-modal.js";
 import { code, escapeMrkdwn } from "../../views/text.js";

@@ -1,40 +1,49 @@
 import { ManagementApiError } from "../../../auth0/errors.js";
-import type { Connection } from "../../../auth0/management.js";
-import { errorInWords } from "../../../jobs/promote-processor.js";
-import type { BotDeps } from "../../deps.js";
-import type { ConnectionRef } from "../../parse-command.js";
+import { errorInWords } from "../../../error-words.js";
+import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
+import type { ChangeTarget } from "../../../requests/model.js";
 import { COMMAND } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
+import { type CommandContext, Refusal } from "./types.js";
 
-const SUBCOMMAND_LIST = "`promote`, `demote`, `status`, `list`, `cancel`, `history` and `help`";
-
-/** Ends a command with a message for the person who typed it. */
-export class Refusal extends Error {}
-
-export function refLabel(ref: ConnectionRef): string {
+export function refLabel(ref: TargetRef): string {
   return ref.kind === "id" ? code(ref.id) : code(ref.name);
 }
 
-/** Finds a connection by id or exact name; anything but success becomes a Refusal in words. */
-export async function lookUpConnection(deps: BotDeps, ref: ConnectionRef): Promise<Connection> {
+/** "`a`, `b` and `c`" */
+function listed(names: readonly string[]): string {
+  const quoted = names.map((n) => `\`${n}\``);
+  return quoted.length <= 1
+    ? quoted.join("")
+    : `${quoted.slice(0, -1).join(", ")} and ${quoted[quoted.length - 1]}`;
+}
+
+/** Finds a target by id or exact name; anything but success becomes a Refusal in words. */
+export async function lookUpTarget(
+  ctx: CommandContext,
+  kind: ChangeKind,
+  ref: TargetRef,
+): Promise<ChangeTarget> {
+  const noun = kind.targetNoun;
   try {
-    if (ref.kind === "id") return await deps.auth0.getConnection(ref.id);
-    const found = await deps.auth0.findConnectionByName(ref.name);
-    if (!found) {
+    const found = await kind.lookUp(ctx.deps.auth0, ref);
+    if (!found && ref.kind === "name") {
       throw new Refusal(
-        `:grey_question: No connection named ${code(ref.name)} exists in this Auth0 tenant. Check the name (it is case-sensitive) or use the connection id (\`con_…\`). If you meant a subcommand, they are ${SUBCOMMAND_LIST}: see \`${COMMAND} help\`.`,
+        `:grey_question: No ${noun} named ${code(ref.name)} exists in this Auth0 tenant. Check the name (it is case-sensitive) or use the ${noun} id (\`con_…\`). If you meant a subcommand, they are ${listed(ctx.subcommandNames)}: see \`${COMMAND} help\`.`,
       );
     }
+    if (!found) throw new Refusal(notFound(noun, ref));
     return found;
   } catch (err) {
     if (err instanceof Refusal) throw err;
-    if (err instanceof ManagementApiError && err.status === 404) {
-      throw new Refusal(
-        `:grey_question: No connection ${refLabel(ref)} exists in this Auth0 tenant. Nothing was requested.`,
-      );
-    }
+    if (err instanceof ManagementApiError && err.status === 404)
+      throw new Refusal(notFound(noun, ref));
     throw new Refusal(
       `:warning: Could not look up ${refLabel(ref)} in Auth0: ${escapeMrkdwn(errorInWords(err))}. Nothing was requested; try again in a minute.`,
     );
   }
+}
+
+function notFound(noun: string, ref: TargetRef): string {
+  return `:grey_question: No ${noun} ${refLabel(ref)} exists in this Auth0 tenant. Nothing was requested.`;
 }

@@ -1,0 +1,151 @@
+import {
+  createTransport,
+  ManagementApiError,
+  ManagementClient,
+  RateLimiter,
+  TokenProvider,
+  TokenRequestError,
+} from "../auth0/index.js";
+import type { Config } from "../config.js";
+import { errorInWords } from "../error-words.js";
+import { type CheckResult, fail, ok, skip, warn } from "./report.js";
+
+/** Auth0: a Management API token, the scopes the bot needs, Dynamic Client Registration. */
+
+const CHECK = { token: "Auth0 token", dcr: "Dynamic Client Registration" } as const;
+
+/** What each Management API scope is for, in the order they are checked. */
+const AUTH0_SCOPES = [
+  { scope: "read:connections", purpose: "look connections up", required: true },
+  { scope: "update:connections", purpose: "the PATCH that promotes", required: true },
+  {
+    scope: "read:tenant_settings",
+    purpose: "read whether Dynamic Client Registration is on",
+    required: false,
+  },
+] as const;
+
+const MANAGEMENT_API_GRANTS =
+  "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications";
+
+export function auth0Names(): string[] {
+  return [CHECK.token, ...AUTH0_SCOPES.map((s) => `Auth0 scope ${s.scope}`), CHECK.dcr];
+}
+
+const CHECK_AUTH0_SETTINGS =
+  "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
+
+/** Where to look in the Auth0 Dashboard for each way a token request can fail. */
+function tokenFix(err: unknown, config: Config): string {
+  if (!(err instanceof TokenRequestError)) return CHECK_AUTH0_SETTINGS;
+  const app = `the application with client id ${config.auth0.clientId}`;
+  const { reason } = err;
+  switch (reason) {
+    case "unreachable":
+      return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
+    case "invalid_client":
+      return `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
+    case "unknown_audience":
+      return `set AUTH0_AUDIENCE to the Management API identifier ${config.auth0.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
+    case "not_authorized_for_api":
+      return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
+    case "grant_type_not_allowed":
+      return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
+    case "issuer_mismatch":
+      return "set AUTH0_DOMAIN to the tenant's canonical domain (…auth0.com), not a custom domain";
+    case "rate_limited":
+    case "server_error":
+      return "try again shortly; if it persists, see https://status.auth0.com";
+    case "insecure_url":
+    case "bad_answer":
+    case "refused":
+    case "other":
+      return CHECK_AUTH0_SETTINGS;
+    default: {
+      const unhandled: never = reason;
+      throw new Error(`no fix for the token failure ${String(unhandled)}`);
+    }
+  }
+}
+
+export async function checkAuth0(config: Config, timeoutMs: number): Promise<CheckResult[]> {
+  const { auth0 } = config;
+  const transport = createTransport({ timeoutMs, connections: 2 });
+  try {
+    const tokens = new TokenProvider({
+      baseUrl: auth0.baseUrl,
+      clientId: auth0.clientId,
+      clientSecret: auth0.clientSecret,
+      audience: auth0.audience,
+      transport,
+      timeoutMs,
+    });
+    let granted: string[];
+    try {
+      granted = await tokens.scopes();
+    } catch (err) {
+      const reason = "no Management API token";
+      return [
+        fail(CHECK.token, errorInWords(err), tokenFix(err, config)),
+        ...AUTH0_SCOPES.map((s) => skip(`Auth0 scope ${s.scope}`, reason)),
+        skip(CHECK.dcr, reason),
+      ];
+    }
+    const host = new URL(auth0.baseUrl).host;
+    const results: CheckResult[] = [
+      ok(CHECK.token, `got a Management API token from ${host} for ${auth0.audience}`),
+    ];
+    for (const { scope, purpose, required } of AUTH0_SCOPES) {
+      const name = `Auth0 scope ${scope}`;
+      const grant = `${MANAGEMENT_API_GRANTS} → the application with client id ${auth0.clientId} → tick ${scope}`;
+      if (granted.includes(scope)) results.push(ok(name, `granted (${purpose})`));
+      else if (required) {
+        results.push(fail(name, `the token lacks ${scope}, needed for ${purpose}`, grant));
+      } else {
+        results.push(
+          warn(
+            name,
+            `the token lacks ${scope}, so the bot cannot tell whether Dynamic Client Registration is on`,
+            grant,
+          ),
+        );
+      }
+    }
+    if (!granted.includes("read:tenant_settings")) {
+      results.push(skip(CHECK.dcr, "the token lacks read:tenant_settings"));
+      return results;
+    }
+    const management = new ManagementClient({
+      baseUrl: auth0.baseUrl,
+      tokens,
+      transport,
+      limiter: new RateLimiter({ perSecond: auth0.maxRequestsPerSecond }),
+    });
+    results.push(await checkDynamicClientRegistration(management));
+    return results;
+  } finally {
+    await transport.close().catch(() => undefined);
+  }
+}
+
+async function checkDynamicClientRegistration(management: ManagementClient): Promise<CheckResult> {
+  let on: unknown;
+  try {
+    on = (await management.getTenantSettings()).flags?.enable_dynamic_client_registration;
+  } catch (err) {
+    const scope = err instanceof ManagementApiError && err.status === 403;
+    return warn(
+      CHECK.dcr,
+      `could not read the tenant settings: ${errorInWords(err)}`,
+      scope
+        ? `${MANAGEMENT_API_GRANTS} → tick read:tenant_settings`
+        : "run the doctor again; the approval message will say the setting could not be read",
+    );
+  }
+  if (on === true) return ok(CHECK.dcr, "on: promoted connections reach third-party apps");
+  return warn(
+    CHECK.dcr,
+    "off: promotion will not make connections available to third-party (dynamically registered) applications",
+    "if third-party apps should see promoted connections: Auth0 Dashboard → Settings → Advanced → Dynamic Client Registration",
+  );
+}

@@ -1,0 +1,41 @@
+import { type Config, ConfigError, type ConfigProblem, loadConfig } from "../config.js";
+import { errorInWords } from "../error-words.js";
+import { type CheckResult, fail, ok } from "./report.js";
+
+const CHECK = { config: "Configuration" } as const;
+
+/** The settings, or one ✗ line per problem naming the variable to set. */
+export function checkConfig(env: NodeJS.ProcessEnv): {
+  config: Config | undefined;
+  results: CheckResult[];
+} {
+  try {
+    const config = loadConfig(env);
+    return { config, results: [ok(CHECK.config, describeConfig(config))] };
+  } catch (err) {
+    const problems: ConfigProblem[] =
+      err instanceof ConfigError ? err.issues : [{ text: errorInWords(err) }];
+    const results = problems.map(({ variable, text }) =>
+      fail(
+        CHECK.config,
+        text,
+        variable
+          ? `set ${variable} in the environment or in .env (see .env.example)`
+          : "fix the environment or .env (see .env.example)",
+      ),
+    );
+    return { config: undefined, results };
+  }
+}
+
+function describeConfig(config: Config): string {
+  const mode = config.slack.appToken ? "Socket Mode" : `HTTP mode on port ${config.port}`;
+  const { userIds, usergroupId } = config.approvers;
+  const approvers = [
+    userIds.length > 0 ? `${userIds.length} ${userIds.length === 1 ? "user" : "users"}` : "",
+    usergroupId ? `user group ${usergroupId}` : "",
+  ]
+    .filter(Boolean)
+    .join(" and ");
+  return `valid (${mode}; approvers: ${approvers})`;
+}

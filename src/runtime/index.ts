@@ -1,0 +1,194 @@
+import type { Server } from "node:http";
+import { WebClient } from "@slack/web-api";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
+import type { Config } from "../config.js";
+import { closeServer, serverPort, startHealthServer } from "../http/health-server.js";
+import type { ExpiryJobData } from "../jobs/expiry.js";
+import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
+import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.js";
+import type { Logger } from "../log.js";
+import { Metrics } from "../metrics.js";
+import { AuditLog } from "../requests/audit-log.js";
+import { People, RequestPolicy } from "../requests/policy.js";
+import { RequestStore } from "../requests/store.js";
+import type { SlackBot } from "../slack/app.js";
+import { slackLogger, webClientOptions } from "../slack/web-client.js";
+import { Shutdown } from "./shutdown.js";
+import { Workers } from "./workers.js";
+
+export type Role = "bot" | "worker" | "all";
+
+export interface Running {
+  /** The port the HTTP server listens on (health routes, and Slack in HTTP mode). */
+  port: number;
+  /** Stops taking work, lets in-flight jobs finish (bounded), closes connections. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  role: Role;
+  logger: Logger;
+  /** Listen address; 0.0.0.0 in containers, 127.0.0.1 in tests. */
+  host?: string;
+}
+
+/** The Management API client: one pooled transport, a cached token, paced calls. */
+function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
+  const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
+  shutdown.add("auth0 transport", () => transport.close());
+  const tokens = new TokenProvider({
+    baseUrl: config.auth0.baseUrl,
+    clientId: config.auth0.clientId,
+    clientSecret: config.auth0.clientSecret,
+    audience: config.auth0.audience,
+    transport,
+    logger,
+    timeoutMs: config.auth0.timeoutMs,
+  });
+  const auth0 = new ManagementClient({
+    baseUrl: config.auth0.baseUrl,
+    tokens,
+    transport,
+    limiter: new RateLimiter({ perSecond: config.auth0.maxRequestsPerSecond }),
+    logger,
+  });
+  return { auth0, tokens };
+}
+
+/** Builds and starts the parts a role needs. Everything a request needs later is in Redis. */
+export async function start(config: Config, options: StartOptions): Promise<Running> {
+  const { role, logger } = options;
+  const runsBot = role === "bot" || role === "all";
+  const runsWorker = role === "worker" || role === "all";
+  const prefix = config.redis.prefix;
+  const shutdown = new Shutdown(logger);
+  let redis: Redis | undefined;
+  const stop = async () => {
+    await shutdown.run();
+    redis?.disconnect();
+  };
+
+  try {
+    const client = createRedis(config.redis.url, `promote-connection:${role}`);
+    redis = client;
+    shutdown.add("redis", () => client.quit());
+    redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+    const store = new RequestStore(redis, prefix);
+    const migrated = await store.migrateLegacyRequests();
+    if (migrated > 0) logger.info({ migrated }, "open requests brought into today's shape");
+
+    const queue = <T>(name: string) => new Queue<T>(name, { connection: client, prefix });
+    const queues = {
+      change: queue<ChangeJobData>(QUEUE_POLICIES.change.name),
+      expiry: queue<ExpiryJobData>(QUEUE_POLICIES.expiry.name),
+      outbox: queue<OutboxMessage>(QUEUE_POLICIES.outbox.name),
+      audit: queue<OutboxMessage>(QUEUE_POLICIES.audit.name),
+    };
+    const allQueues = Object.values(queues) as Queue[];
+    for (const q of allQueues) {
+      q.on("error", (err) => logger.warn({ err: err.message, queue: q.name }, "queue error"));
+    }
+    // Closed together, in one bounded step.
+    shutdown.add("queues", () => Promise.all(allQueues.map((q) => q.close())));
+    const auditLog = new AuditLog(redis, prefix, config.auditRetention);
+    const outbox = new Outbox({ slack: queues.outbox, audit: queues.audit }, auditLog);
+
+    const { auth0, tokens } = createAuth0(config, logger, shutdown);
+    const metrics = new Metrics({
+      get apiCalls() {
+        return auth0.apiCalls;
+      },
+      get tokenFetches() {
+        return tokens.tokenFetches;
+      },
+    });
+    metrics.watchQueues(...allQueues);
+    outbox.onEvent((entry) => {
+      metrics.events.inc({ event: entry.event });
+      const createdAt = (entry.request as { createdAt?: number }).createdAt;
+      if ((entry.event === "approved" || entry.event === "denied") && createdAt) {
+        metrics.decisionSeconds.observe({ decision: entry.event }, (entry.at - createdAt) / 1000);
+      }
+    });
+
+    const workers = new Workers({ config, role, store, outbox, logger, metrics, shutdown });
+    // Slack writes from the outbox: no client-side 429 waiting, the outbox holds its queue instead.
+    const outboxClient = new WebClient(config.slack.botToken, {
+      ...webClientOptions(config, logger),
+      logger: slackLogger(logger, "slack-outbox"),
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+    });
+    await workers.startSlackDelivery(outboxClient, queues);
+
+    let httpListener: SlackBot["httpListener"];
+    let slackReady = async () => true;
+    if (runsBot) {
+      const groupMembers = async (usergroup: string) => {
+        const result = await bot.app.client.usergroups.users.list({ usergroup });
+        return result.users ?? [];
+      };
+      const policy = new RequestPolicy(
+        new People({ ...config.approvers, groupMembers }),
+        new People({ ...config.requesters, groupMembers }),
+      );
+      // Loaded only where the bot runs: a worker has no use for Bolt (and its memory).
+      const { createSlackBot } = await import("../slack/app.js");
+      const bot = createSlackBot({
+        config,
+        store,
+        policy,
+        auth0,
+        changeQueue: queues.change,
+        expiryQueue: queues.expiry,
+        outbox,
+        auditLog,
+        logger,
+      });
+      httpListener = bot.httpListener;
+      await bot.start();
+      shutdown.add("slack bot", () => bot.stop());
+      // Probes may come every few seconds; auth.test is rate-limited, so a good answer is kept
+      // for 30 s (a failing one is asked again next time).
+      let slackOkAt = 0;
+      slackReady = async () => {
+        if (!bot.connected()) return false;
+        if (Date.now() - slackOkAt < 30_000) return true;
+        const ok = (await bot.app.client.auth.test()).ok === true;
+        if (ok) slackOkAt = Date.now();
+        return ok;
+      };
+    }
+
+    if (runsWorker) workers.startChangeWorkers(auth0, queues);
+
+    // Without Redis no job can finish anyway, so then there is nothing to wait for.
+    shutdown.add(
+      "workers",
+      () => workers.close(),
+      () => (client.status === "ready" ? 20_000 : 2_000),
+    );
+
+    const server: Server = await startHealthServer({
+      port: config.port,
+      host: options.host,
+      metrics,
+      slackListener: httpListener,
+      readinessChecks: {
+        redis: async () => (await client.ping()) === "PONG",
+        ...(runsBot ? { slack: slackReady } : {}),
+      },
+    });
+    shutdown.add("http server", () => closeServer(server));
+    logger.info(
+      { role, port: serverPort(server), mode: config.slack.appToken ? "socket" : "http" },
+      "promote-connection started",
+    );
+    return { port: serverPort(server), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,127 @@
+import type { WebClient } from "@slack/web-api";
+import { type Processor, type Queue, Worker } from "bullmq";
+import type { Config } from "../config.js";
+import { applyChangeProcessor } from "../jobs/apply-change.js";
+import { type ExpiryJobData, expiryProcessor } from "../jobs/expiry.js";
+import type { Outbox, OutboxMessage } from "../jobs/outbox.js";
+import {
+  type ChangeJobData,
+  QUEUE_POLICIES,
+  type QueuePolicy,
+  workerConnection,
+  workerOptions,
+} from "../jobs/queues.js";
+import { reconcileApproved, reconcilePending } from "../jobs/reconcile.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import type { ManagementApi } from "../requests/changes/index.js";
+import type { RequestStore } from "../requests/store.js";
+import { slackDeliveryProcessor } from "../slack/delivery.js";
+import type { Shutdown } from "./shutdown.js";
+
+export interface WorkerParts {
+  config: Config;
+  role: string;
+  store: RequestStore;
+  outbox: Outbox;
+  logger: Logger;
+  metrics: Metrics;
+  shutdown: Shutdown;
+}
+
+/** Starts workers, each with its queue's policy, logged errors and durations in /metrics. */
+export class Workers {
+  private readonly all: Worker[] = [];
+
+  constructor(private readonly parts: WorkerParts) {}
+
+  start<T>(policy: QueuePolicy, processor: Processor<T>): Worker<T> {
+    const { config, role, metrics, logger } = this.parts;
+    const worker = new Worker<T>(policy.name, processor, {
+      connection: workerConnection(config.redis.url, `promote-connection:${role}:${policy.name}`),
+      prefix: config.redis.prefix,
+      ...workerOptions(policy),
+    });
+    const observe =
+      (outcome: string) => (job: { processedOn?: number; finishedOn?: number } | undefined) => {
+        if (job?.processedOn && job.finishedOn) {
+          metrics.jobSeconds.observe(
+            { queue: worker.name, outcome },
+            (job.finishedOn - job.processedOn) / 1000,
+          );
+        }
+      };
+    worker.on("completed", observe("completed"));
+    worker.on("failed", observe("failed"));
+    worker.on("error", (err) => logger.warn({ err: err.message }, `${worker.name} worker error`));
+    this.all.push(worker as Worker);
+    return worker;
+  }
+
+  /** Workers stop taking jobs and finish the ones they hold (an in-flight Auth0 call). */
+  close(): Promise<unknown> {
+    return Promise.all(this.all.map((w) => w.close()));
+  }
+
+  /**
+   * The Slack outbox and the audit lines: one job at a time across every process, so lines stay
+   * in order. Every process delivers, so messages flow whichever roles run.
+   */
+  async startSlackDelivery(
+    client: WebClient,
+    queues: { outbox: Queue<OutboxMessage>; audit: Queue<OutboxMessage> },
+  ): Promise<void> {
+    const { store, outbox, config, logger } = this.parts;
+    const pairs = [
+      [QUEUE_POLICIES.outbox, queues.outbox],
+      [QUEUE_POLICIES.audit, queues.audit],
+    ] as const;
+    for (const [policy, queue] of pairs) {
+      await queue.setGlobalConcurrency(policy.globalConcurrency);
+      this.start<OutboxMessage>(
+        policy,
+        slackDeliveryProcessor({
+          client,
+          store,
+          queue,
+          hold: policy.holdBackoff,
+          outbox,
+          auditChannelId: config.slack.auditChannelId,
+          logger,
+        }),
+      );
+    }
+  }
+
+  /** What a worker process runs: approved changes, expiry, and the reconciler. */
+  startChangeWorkers(
+    auth0: ManagementApi,
+    queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
+  ): void {
+    const { store, outbox, logger, shutdown } = this.parts;
+    this.start<ChangeJobData>(
+      QUEUE_POLICIES.change,
+      applyChangeProcessor({ store, auth0, outbox, queue: queues.change, logger }),
+    );
+    this.start<ExpiryJobData>(QUEUE_POLICIES.expiry, expiryProcessor({ store, outbox, logger }));
+    const reconcileDeps = {
+      store,
+      queue: queues.change,
+      expiryQueue: queues.expiry,
+      outbox,
+      logger,
+    };
+    const reconcile = async () => {
+      try {
+        await reconcileApproved(reconcileDeps);
+        await reconcilePending(reconcileDeps);
+      } catch (err) {
+        logger.warn({ err }, "reconciling requests with their jobs failed");
+      }
+    };
+    void reconcile();
+    const timer = setInterval(reconcile, 30_000);
+    timer.unref();
+    shutdown.add("reconciler", async () => clearInterval(timer));
+  }
+}

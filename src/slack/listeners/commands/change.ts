@@ -1,0 +1,147 @@
+import { errorInWords } from "../../../error-words.js";
+import { scheduleExpiry } from "../../../jobs/expiry.js";
+import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
+import { type ChangeAction, type ChangeRequest, DEFAULT_TENANT } from "../../../requests/model.js";
+import { splitFirst, unquote } from "../../command-text.js";
+import { approvalMessage } from "../../views/approval-message.js";
+import { COMMAND, requestCreatedReply } from "../../views/replies.js";
+import { code, escapeMrkdwn } from "../../views/text.js";
+import { lookUpTarget, refLabel } from "./look-up.js";
+import { type CommandContext, Refusal, type Subcommand, subcommand } from "./types.js";
+
+export const MAX_REASON_LENGTH = 1000;
+
+interface ChangeArgs {
+  target: TargetRef;
+  reason: string;
+}
+
+/** One subcommand per action of a kind of change: `promote <connection> [reason]`, … */
+export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcommand {
+  const words = kind.words[action];
+  return subcommand<ChangeArgs>({
+    name: action,
+    args: `${kind.targetUsage} [reason]`,
+    does: words.does,
+    parse(rest) {
+      const [word, tail] = splitFirst(rest);
+      if (!word) return { invalid: `\`${action}\` needs a ${kind.targetNoun} id or name.` };
+      const reason = unquote(tail);
+      if (reason.length > MAX_REASON_LENGTH) {
+        return {
+          invalid: `The reason is ${reason.length} characters long; please keep it under ${MAX_REASON_LENGTH}.`,
+        };
+      }
+      const ref = kind.parseTarget(word);
+      return "invalid" in ref ? ref : { target: ref, reason };
+    },
+    ack: ({ target }) => `:mag: Looking up ${refLabel(target)} in Auth0…`,
+    run: (ctx, args) => requestChange(ctx, kind, action, args),
+  });
+}
+
+/**
+ * Who may ask, look the target up, refuse what needs no change, record a PENDING request (one
+ * per target and action, a few per requester), post it for approval, and schedule its expiry.
+ */
+async function requestChange(
+  ctx: CommandContext,
+  kind: ChangeKind,
+  action: ChangeAction,
+  args: ChangeArgs,
+): Promise<void> {
+  const { deps, userId } = ctx;
+  const { config } = deps;
+  const words = kind.words[action];
+  const may = await deps.policy.mayRequest(userId);
+  if (!may.allowed) {
+    throw new Refusal(`:lock: You cannot ask to ${words.verb} connections: ${may.why}.`);
+  }
+
+  const target = await lookUpTarget(ctx, kind, args.target);
+  const noOp = kind.noOp(target, action);
+  if (noOp) throw new Refusal(`:information_source: ${noOp}`);
+  const context = await kind.context(deps.auth0, target, action, (err) =>
+    deps.logger.warn({ err }, "could not read tenant settings"),
+  );
+
+  let created: Awaited<ReturnType<typeof deps.store.create>>;
+  try {
+    created = await deps.store.create(
+      {
+        kind: kind.name,
+        tenant: DEFAULT_TENANT,
+        action,
+        target: { ...target, facts: { ...target.facts, ...context } },
+        reason: args.reason,
+        requesterId: userId,
+        teamId: ctx.args.command.team_id,
+        requiredApprovals: config.policy.requiredApprovals,
+        dryRun: config.policy.dryRun,
+      },
+      {
+        ttlMs: config.policy.requestTtlMs,
+        maxOpenPerUser: config.policy.maxOpenRequestsPerUser,
+      },
+    );
+  } catch (err) {
+    deps.logger.error({ err }, "could not store the request");
+    throw new Refusal(
+      ":warning: Could not save the request: the bot's Redis is unreachable. Nothing was requested; try again in a minute or tell whoever runs the bot.",
+    );
+  }
+  if (!created.ok) {
+    if (created.reason === "duplicate") {
+      throw new Refusal(
+        `:information_source: There is already an open request to ${words.verb} ${code(target.name)}: ${code(created.openRequestId)}. See \`${COMMAND} status ${created.openRequestId}\`; no second request was made.`,
+      );
+    }
+    throw new Refusal(
+      `:no_entry: You already have ${created.open} open requests, the most allowed. Wait for them to be settled, or withdraw one with \`${COMMAND} cancel <request id>\` (\`${COMMAND} list\` shows them).`,
+    );
+  }
+  const request = await postForApproval(ctx, created.request);
+  await deps.outbox.audit({
+    event: "requested",
+    request,
+    actorId: request.requesterId,
+    at: request.createdAt,
+    detail: request.reason ? `Reason: ${request.reason}` : undefined,
+  });
+  await scheduleExpiry(deps.expiryQueue, request.id, request.expiresAt);
+  deps.logger
+    .child({ requestId: request.id, user: userId })
+    .info({ targetId: request.target.id, action: request.action }, "change requested");
+  await ctx.reply(requestCreatedReply(request, deps.policy.describeApprovers()));
+}
+
+/** Posts the approval message; a request that cannot be shown to approvers is withdrawn. */
+async function postForApproval(ctx: CommandContext, request: ChangeRequest) {
+  const { deps } = ctx;
+  const channel = deps.config.slack.approvalChannelId;
+  try {
+    const posted = await ctx.args.client.chat.postMessage({
+      channel,
+      ...approvalMessage(request),
+      unfurl_links: false,
+    });
+    await deps.store.annotate(request.id, { approvalChannel: channel, approvalTs: posted.ts });
+    return { ...request, approvalChannel: channel, approvalTs: posted.ts };
+  } catch (err) {
+    deps.logger
+      .child({ requestId: request.id })
+      .error({ err }, "could not post the approval message");
+    await deps.store.transition(request.id, "PENDING", "CANCELLED", {
+      outcome: "the approval message could not be posted",
+      completedAt: Date.now(),
+    });
+    const slackError = (err as { data?: { error?: string } }).data?.error;
+    const hint =
+      slackError === "not_in_channel" || slackError === "channel_not_found"
+        ? ` Invite the bot to <#${channel}> (\`/invite\`) and try again.`
+        : " Try again in a minute.";
+    throw new Refusal(
+      `:warning: Could not post the approval request in <#${channel}> (${escapeMrkdwn(slackError ?? errorInWords(err))}). The request was withdrawn.${hint}`,
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { CHANGE_KINDS } from "../../../requests/changes/index.js";
+import { splitFirst } from "../../command-text.js";
+import { COMMAND } from "../../views/replies.js";
+import { cancel } from "./cancel.js";
+import { changeSubcommand } from "./change.js";
+import { history } from "./history.js";
+import { list } from "./list.js";
+import { status } from "./status.js";
+import { type Invalid, type Invocation, isInvalid, type Subcommand, subcommand } from "./types.js";
+
+/** `help`: the usage, all of it in the immediate answer. */
+const help = subcommand<Record<string, never>>({
+  name: "help",
+  args: "",
+  does: "this text",
+  parse: () => ({}),
+  ack: () => usage(),
+  async run() {},
+});
+
+/**
+ * Every subcommand, in the order help lists them. The parser, help, the immediate answers and
+ * the dispatch all come from this list: a new subcommand is a new file and a line here.
+ */
+export const SUBCOMMANDS: readonly Subcommand[] = [
+  ...Object.values(CHANGE_KINDS).flatMap((kind) =>
+    kind.actions.map((action) => changeSubcommand(kind, action)),
+  ),
+  status,
+  list,
+  cancel,
+  history,
+  help,
+];
+
+/** A bare connection means this subcommand (`/promote-connection acme-db`). */
+const DEFAULT_SUBCOMMAND = "promote";
+
+export const SUBCOMMAND_NAMES = SUBCOMMANDS.map((s) => s.name);
+
+function find(name: string): Subcommand | undefined {
+  return SUBCOMMANDS.find((s) => s.name === name);
+}
+
+export function usage(): string {
+  const line = (s: Subcommand) =>
+    s.name === DEFAULT_SUBCOMMAND
+      ? `• \`${COMMAND} ${s.args}\`: ${s.does} (same as \`${s.name} …\`)`
+      : `• \`${COMMAND} ${s.name}${s.args ? ` ${s.args}` : ""}\`: ${s.does}`;
+  return [
+    `*${COMMAND}* asks for an Auth0 connection to be made domain-level (or no longer), after an approver agrees.`,
+    "",
+    ...SUBCOMMANDS.map(line),
+    "",
+    `Example: \`${COMMAND} con_A1b2C3d4E5f6G7h8 "onboarding Acme"\``,
+  ].join("\n");
+}
+
+/**
+ * Reads `/promote-connection …`. Nothing that fails here reaches Auth0: a malformed id or name is
+ * answered in words without any request being made. A bare connection means `promote` (a
+ * connection named like a subcommand is reached with `promote <name>`).
+ */
+export function parseCommand(text: string): Invocation | Invalid {
+  const trimmed = text.trim();
+  if (trimmed === "" || /^(help|-h|--help|\?)$/i.test(trimmed)) return help.invoke("");
+  const [first, rest] = splitFirst(trimmed);
+  const named = find(first.toLowerCase());
+  if (named) return named.invoke(rest.trim());
+  return (find(DEFAULT_SUBCOMMAND) as Subcommand).invoke(trimmed);
+}
+
+/** The immediate answer to a command: the whole answer for help and bad input. */
+export function commandAck(parsed: Invocation | Invalid): string | undefined {
+  if (isInvalid(parsed)) return `:warning: ${parsed.invalid}\n\n${usage()}`;
+  return parsed.ack;
+}

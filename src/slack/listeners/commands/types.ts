@@ -1,0 +1,78 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { BotDeps } from "../../deps.js";
+
+export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+export type Reply = (text: string) => Promise<unknown>;
+
+/** Ends a command with a message for the person who typed it. */
+export class Refusal extends Error {}
+
+/** What a subcommand runs with. */
+export interface CommandContext {
+  deps: BotDeps;
+  args: CommandArgs;
+  userId: string;
+  /** Answers the person privately, through the command's response URL. */
+  reply: Reply;
+  /** The subcommands' names, for answers that list them. */
+  subcommandNames: readonly string[];
+}
+
+/** Why the words after a subcommand could not be read, for the person who typed them. */
+export interface Invalid {
+  invalid: string;
+}
+
+export function isInvalid(value: unknown): value is Invalid {
+  return typeof value === "object" && value !== null && "invalid" in value;
+}
+
+/** A subcommand as its own file defines it: how to read its arguments, and what it does. */
+export interface SubcommandDefinition<P> {
+  name: string;
+  /** Its arguments, for usage: "<request id>". Empty when it takes none. */
+  args: string;
+  /** What it does, for help. */
+  does: string;
+  /** Reads the words after the name. Nothing that fails here reaches Auth0 or Redis. */
+  parse(rest: string): P | Invalid;
+  /** The immediate answer (Slack waits 3 s for it), or undefined for an empty one. */
+  ack?(parsed: P): string | undefined;
+  run(ctx: CommandContext, parsed: P): Promise<void>;
+}
+
+/** A typed command, read and ready to run. */
+export interface Invocation {
+  name: string;
+  /** What the subcommand read from the text. */
+  args: unknown;
+  /** The immediate answer's words, if any. */
+  ack: string | undefined;
+  run(ctx: CommandContext): Promise<void>;
+}
+
+/** A subcommand in the table: the same for every subcommand whatever its arguments. */
+export interface Subcommand {
+  name: string;
+  args: string;
+  does: string;
+  invoke(rest: string): Invocation | Invalid;
+}
+
+export function subcommand<P>(def: SubcommandDefinition<P>): Subcommand {
+  return {
+    name: def.name,
+    args: def.args,
+    does: def.does,
+    invoke(rest) {
+      const parsed = def.parse(rest);
+      if (isInvalid(parsed)) return parsed;
+      return {
+        name: def.name,
+        args: parsed,
+        ack: def.ack?.(parsed),
+        run: (ctx) => def.run(ctx, parsed),
+      };
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from "node:crypto";
+import { type Job, Queue, RateLimitError, UnrecoverableError } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { Auth0UnreachableError, ManagementApiError } from "../src/auth0/errors.js";
+import type { Connection } from "../src/auth0/management.js";
+import { applyChangeProcessor } from "../src/jobs/apply-change.js";
+import { Outbox, type OutboxMessage } from "../src/jobs/outbox.js";
+import { type ChangeJobData, QUEUE_POLICIES } from "../src/jobs/queues.js";
+import { createLogger } from "../src/log.js";
+import { AuditLog } from "../src/requests/audit-log.js";
+import type { ManagementApi } from "../src/requests/changes/index.js";
+import { RequestStore } from "../src/requests/store.js";
+import { connectionRequest, createApproved } from "./support/requests.js";
+
+/**
+ * The change processor's branches, one by one: what it does with each kind of Auth0 answer on
+ * each attempt. Real Redis for the request and the outbox; the Management API is a small
+ * in-memory tenant whose next answers the test sets.
+ */
+
+const redis = new Redis(inject("redisUrl"));
+afterAll(() => redis.disconnect());
+
+const ACME: Connection = {
+  id: "con_Acme000000000001",
+  name: "acme-db",
+  display_name: "Acme Employees",
+  strategy: "auth0",
+  is_domain_connection: false,
+};
+
+/** A tenant with one connection; `failNext` makes the next calls throw, in order. */
+class Tenant implements ManagementApi {
+  connection: Connection = { ...ACME };
+  patches: { id: string; value: boolean }[] = [];
+  failNext: unknown[] = [];
+
+  private maybeFail() {
+    const err = this.failNext.shift();
+    if (err) throw err;
+  }
+  async getConnection(id: string) {
+    this.maybeFail();
+    if (id !== this.connection.id) throw new Error("unknown connection");
+    return { ...this.connection };
+  }
+  async findConnectionByName() {
+    return undefined;
+  }
+  async setDomainLevel(current: Connection, value: boolean) {
+    this.maybeFail();
+    this.patches.push({ id: current.id, value });
+    this.connection = { ...this.connection, is_domain_connection: value };
+    return { ...this.connection };
+  }
+  async getTenantSettings() {
+    return { flags: { enable_dynamic_client_registration: true } };
+  }
+}
+
+const rateLimited = () =>
+  new ManagementApiError({ status: 429, method: "PATCH", path: "/x", retryAfterMs: 3_000 });
+const unavailable = () => new ManagementApiError({ status: 503, method: "PATCH", path: "/x" });
+const forbidden = () =>
+  new ManagementApiError({
+    status: 403,
+    method: "PATCH",
+    path: `/api/v2/connections/${ACME.id}`,
+    errorCode: "insufficient_scope",
+  });
+
+let prefix: string;
+let store: RequestStore;
+let tenant: Tenant;
+let outboxQueues: Queue<OutboxMessage>[];
+let outbox: Outbox;
+const holds: number[] = [];
+
+beforeEach(() => {
+  prefix = `apply-${randomBytes(4).toString("hex")}`;
+  // Approved a minute ago: the processor does not wait for the bot's "approved" line.
+  store = new RequestStore(redis, prefix, () => Date.now() - 60_000);
+  tenant = new Tenant();
+  outboxQueues = [
+    new Queue<OutboxMessage>(QUEUE_POLICIES.outbox.name, { connection: redis, prefix }),
+    new Queue<OutboxMessage>(QUEUE_POLICIES.audit.name, { connection: redis, prefix }),
+  ];
+  const [slack, audit] = outboxQueues as [Queue<OutboxMessage>, Queue<OutboxMessage>];
+  outbox = new Outbox({ slack, audit }, new AuditLog(redis, prefix, 1_000));
+  holds.length = 0;
+});
+afterEach(async () => {
+  await Promise.all(outboxQueues.map((q) => q.close()));
+});
+
+function processor() {
+  const queue = { rateLimit: async (ms: number) => void holds.push(ms) };
+  return applyChangeProcessor({
+    store,
+    auth0: tenant,
+    outbox,
+    queue: queue as unknown as Queue<ChangeJobData>,
+    logger: createLogger({ level: "silent" }),
+  });
+}
+
+/** The job BullMQ would hand the processor on `attempt` (1-based) of the change policy. */
+function job(requestId: string, attempt = 1): Job<ChangeJobData> {
+  return {
+    id: requestId,
+    data: { requestId },
+    attemptsStarted: attempt,
+    attemptsMade: attempt - 1,
+    opts: { attempts: QUEUE_POLICIES.change.attempts },
+  } as unknown as Job<ChangeJobData>;
+}
+
+async function approvedRequest(overrides = {}) {
+  return createApproved(store, connectionRequest(ACME, overrides), "UAPPROVER1");
+}
+
+async function auditEvents(): Promise<string[]> {
+  const jobs = await (outboxQueues[1] as Queue<OutboxMessage>).getJobs(["wait"]);
+  return jobs
+    .map((j) => j.data)
+    .filter((m) => m.kind === "audit")
+    .map((m) => (m.kind === "audit" ? m.record.event : ""));
+}
+
+describe("the change processor", () => {
+  it("applies the change, records DONE with Auth0's answer in words, and announces it", async () => {
+    const id = await approvedRequest();
+    expect(await processor()(job(id))).toBe("DONE");
+    expect(tenant.patches).toEqual([{ id: ACME.id, value: true }]);
+    const request = await store.get(id);
+    expect(request?.state).toBe("DONE");
+    expect(request?.outcome).toBe(
+      'acme-db is now a domain-level connection (display name "Acme Employees" kept).',
+    );
+    expect(await auditEvents()).toEqual(["promoted"]);
+  });
+
+  it("a dry run reads the connection and changes nothing", async () => {
+    const id = await approvedRequest({ dryRun: true });
+    expect(await processor()(job(id))).toBe("DONE");
+    expect(tenant.patches).toEqual([]);
+    expect((await store.get(id))?.outcome).toMatch(/^Dry run: would send PATCH/);
+    expect(await auditEvents()).toEqual(["dry-run"]);
+  });
+
+  it("a 429 holds the queue until Auth0's reset and does not spend an attempt", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [rateLimited()];
+    await expect(processor()(job(id))).rejects.toBeInstanceOf(RateLimitError);
+    expect(holds).toEqual([3_000]);
+    expect((await store.get(id))?.state).toBe("APPROVED");
+  });
+
+  it("waits for the rate limit only so many times, then fails the request in words", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [rateLimited()];
+    await expect(processor()(job(id, 31))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(holds).toEqual([]);
+    expect(await store.get(id)).toMatchObject({ state: "FAILED" });
+    expect((await store.get(id))?.outcome).toMatch(/rate limit/);
+  });
+
+  it("a 5xx or an unreachable Auth0 is retried while attempts are left, the request untouched", async () => {
+    const id = await approvedRequest();
+    for (const err of [unavailable(), new Auth0UnreachableError("x", "timed out")]) {
+      tenant.failNext = [err];
+      await expect(processor()(job(id, 2))).rejects.toBe(err);
+      expect((await store.get(id))?.state).toBe("APPROVED");
+    }
+    expect(await auditEvents()).toEqual([]);
+  });
+
+  it("on the last attempt a 5xx fails the request, and everyone is told once", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [unavailable()];
+    await expect(processor()(job(id, QUEUE_POLICIES.change.attempts))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(await store.get(id)).toMatchObject({
+      state: "FAILED",
+      outcome: "Auth0 answered 503 Service Unavailable",
+    });
+    expect(await auditEvents()).toEqual(["failed"]);
+  });
+
+  it("a refusal that retrying cannot fix (403) fails at once, naming the missing scope", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [undefined, forbidden()];
+    await expect(processor()(job(id, 1))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect((await store.get(id))?.outcome).toContain("update:connections");
+    expect(tenant.patches).toEqual([]);
+  });
+
+  it("a request already settled is announced again, not applied again", async () => {
+    const id = await approvedRequest();
+    await store.transition(id, "APPROVED", "DONE", { outcome: "done before", completedAt: 1 });
+    expect(await processor()(job(id, 2))).toBe("DONE");
+    expect(tenant.patches).toEqual([]);
+    expect(await auditEvents()).toEqual(["promoted"]);
+  });
+
+  it("a request that is not approved is never applied", async () => {
+    const created = await store.create(connectionRequest(ACME), {
+      ttlMs: 60_000,
+      maxOpenPerUser: 5,
+    });
+    if (!created.ok) throw new Error("not created");
+    await expect(processor()(job(created.request.id))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(tenant.patches).toEqual([]);
+    expect((await store.get(created.request.id))?.state).toBe("PENDING");
+  });
+});
