@@ -73,25 +73,22 @@ const forbidden = () =>
 let prefix: string;
 let store: RequestStore;
 let tenant: Tenant;
-let outboxQueues: Queue<OutboxMessage>[];
+let outboxQueue: Queue<OutboxMessage>;
 let outbox: Outbox;
+let auditLog: AuditLog;
 const holds: number[] = [];
 
 beforeEach(() => {
   prefix = `apply-${randomBytes(4).toString("hex")}`;
-  // Approved a minute ago: the processor does not wait for the bot's "approved" line.
   store = new RequestStore(redis, prefix, () => Date.now() - 60_000);
   tenant = new Tenant();
-  outboxQueues = [
-    new Queue<OutboxMessage>(QUEUE_POLICIES.outbox.name, { connection: redis, prefix }),
-    new Queue<OutboxMessage>(QUEUE_POLICIES.audit.name, { connection: redis, prefix }),
-  ];
-  const [slack, audit] = outboxQueues as [Queue<OutboxMessage>, Queue<OutboxMessage>];
-  outbox = new Outbox({ slack, audit }, new AuditLog(redis, prefix, 1_000));
+  outboxQueue = new Queue<OutboxMessage>(QUEUE_POLICIES.outbox.name, { connection: redis, prefix });
+  outbox = new Outbox(outboxQueue);
+  auditLog = new AuditLog(redis, prefix, 1_000);
   holds.length = 0;
 });
 afterEach(async () => {
-  await Promise.all(outboxQueues.map((q) => q.close()));
+  await outboxQueue.close();
 });
 
 function processor() {
@@ -120,12 +117,16 @@ async function approvedRequest(overrides = {}) {
   return createApproved(store, connectionRequest(ACME, overrides), "UAPPROVER1");
 }
 
+/** The audit events recorded after the request and its approval, oldest first. */
 async function auditEvents(): Promise<string[]> {
-  const jobs = await (outboxQueues[1] as Queue<OutboxMessage>).getJobs(["wait"]);
-  return jobs
-    .map((j) => j.data)
-    .filter((m) => m.kind === "audit")
-    .map((m) => (m.kind === "audit" ? m.record.event : ""));
+  const records = (await auditLog.recent({ limit: 100 })).reverse();
+  return records.map((r) => r.event).filter((e) => !["requested", "approved"].includes(e));
+}
+
+/** Whether the requester was told, once, how it ended. */
+async function requesterTold(requestId: string): Promise<number> {
+  const jobs = await outboxQueue.getJobs(["wait"]);
+  return jobs.filter((j) => j.data.kind === "dm" && j.data.requestId === requestId).length;
 }
 
 describe("the change processor", () => {
@@ -139,6 +140,7 @@ describe("the change processor", () => {
       'acme-db is now a domain-level connection (display name "Acme Employees" kept).',
     );
     expect(await auditEvents()).toEqual(["promoted"]);
+    expect(await requesterTold(id)).toBe(1);
   });
 
   it("a dry run reads the connection and changes nothing", async () => {
@@ -199,10 +201,15 @@ describe("the change processor", () => {
 
   it("a request already settled is announced again, not applied again", async () => {
     const id = await approvedRequest();
-    await store.transition(id, "APPROVED", "DONE", { outcome: "done before", completedAt: 1 });
+    // A run that recorded the outcome, then died before telling anyone.
+    await store.transition(id, "APPROVED", "DONE", {
+      fields: { outcome: "done before", completedAt: 1 },
+      event: "promoted",
+    });
     expect(await processor()(job(id, 2))).toBe("DONE");
     expect(tenant.patches).toEqual([]);
     expect(await auditEvents()).toEqual(["promoted"]);
+    expect(await requesterTold(id)).toBe(1);
   });
 
   it("a request that is not approved is never applied", async () => {

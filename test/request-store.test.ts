@@ -76,7 +76,9 @@ describe("moving a request between states", () => {
       reason: "conflict",
       current: "PENDING",
     });
-    const moved = await store.transition(request.id, "PENDING", "CANCELLED", { completedAt: 5 });
+    const moved = await store.transition(request.id, "PENDING", "CANCELLED", {
+      fields: { completedAt: 5 },
+    });
     expect(moved).toMatchObject({ ok: true, request: { state: "CANCELLED", completedAt: 5 } });
     expect(await store.idsInState("PENDING")).toEqual([]);
     expect(await store.idsInState("CANCELLED")).toEqual([request.id]);

@@ -87,9 +87,12 @@ async function finish(
   outcome: string,
   at: number,
 ): Promise<void> {
+  const event =
+    state === "FAILED" ? "failed" : request.dryRun ? "dry-run" : DONE_EVENTS[request.action];
   const moved = await deps.store.transition(request.id, "APPROVED", state, {
-    outcome,
-    completedAt: at,
+    fields: { outcome, completedAt: at },
+    event,
+    detail: outcome,
   });
   if (!moved.ok) {
     // Another run got there first; it announces. Nothing to add.
@@ -99,34 +102,12 @@ async function finish(
 }
 
 /**
- * The bot enqueues the job before it records the "approved" audit line (so the worker starts at
- * once); the outcome line must still come after it. Waits for it, bounded: a bot that died in
- * between is not waited for long.
+ * Tells the approvers' message and the requester how it ended (its audit line was recorded with
+ * the outcome); their job ids make a second call a no-op.
  */
-async function afterApprovalAudited(outbox: Outbox, request: ChangeRequest): Promise<void> {
-  // The bot records it within milliseconds of the approval; an approval older than a few seconds
-  // without its line will not get one.
-  const deadline = Math.min(Date.now() + 5_000, (request.decidedAt ?? 0) + 10_000);
-  while (Date.now() < deadline && !(await outbox.audited(request.id, "approved"))) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Enqueues the outcome's three messages; their job ids make a second call a no-op. */
 export async function announceOutcome(
   deps: Pick<ApplyChangeDeps, "outbox">,
   request: ChangeRequest,
 ) {
-  await afterApprovalAudited(deps.outbox, request);
-  const done = request.dryRun ? "dry-run" : DONE_EVENTS[request.action];
-  await deps.outbox.settled(
-    request,
-    {
-      event: request.state === "DONE" ? done : "failed",
-      actorId: undefined,
-      at: request.completedAt ?? Date.now(),
-      detail: request.outcome,
-    },
-    { tellRequester: true },
-  );
+  await deps.outbox.settled(request, { tellRequester: true });
 }

@@ -14,6 +14,7 @@ import { AuditLog } from "../requests/audit-log.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import type { SlackBot } from "../slack/app.js";
+import { AuditRelay } from "../slack/audit-relay.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
 import { Shutdown } from "./shutdown.js";
 import { Workers } from "./workers.js";
@@ -75,7 +76,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     redis = client;
     shutdown.add("redis", () => client.quit());
     redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-    const store = new RequestStore(redis, prefix);
+    const store = new RequestStore(redis, prefix, { retentionMs: config.requestRetentionMs });
     const migrated = await store.migrateLegacyRequests();
     if (migrated > 0) logger.info({ migrated }, "open requests brought into today's shape");
 
@@ -93,7 +94,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     // Closed together, in one bounded step.
     shutdown.add("queues", () => Promise.all(allQueues.map((q) => q.close())));
     const auditLog = new AuditLog(redis, prefix, config.auditRetention);
-    const outbox = new Outbox({ slack: queues.outbox, audit: queues.audit }, auditLog);
+    // Before any request can be handled here, so no event of ours comes before the cursor.
+    await auditLog.initCursor();
+    const outbox = new Outbox(queues.outbox);
 
     const { auth0, tokens } = createAuth0(config, logger, shutdown);
     const metrics = new Metrics({
@@ -105,12 +108,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       },
     });
     metrics.watchQueues(...allQueues);
-    outbox.onEvent((entry) => {
-      metrics.events.inc({ event: entry.event });
-      const createdAt = (entry.request as { createdAt?: number }).createdAt;
-      if ((entry.event === "approved" || entry.event === "denied") && createdAt) {
-        metrics.decisionSeconds.observe({ decision: entry.event }, (entry.at - createdAt) / 1000);
-      }
+    metrics.watchAuditRelay(async () => {
+      const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
+      return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
     });
 
     const workers = new Workers({ config, role, store, outbox, logger, metrics, shutdown });
@@ -122,6 +122,28 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       retryConfig: { retries: 0 },
     });
     await workers.startSlackDelivery(outboxClient, queues);
+    const relay = new AuditRelay({
+      redis: client,
+      auditLog,
+      store,
+      client: outboxClient,
+      outbox,
+      auditChannelId: config.slack.auditChannelId,
+      prefix,
+      logger,
+      hold: QUEUE_POLICIES.audit.holdBackoff,
+      onRelayed: (record, request) => {
+        metrics.events.inc({ event: record.event });
+        if ((record.event === "approved" || record.event === "denied") && request) {
+          metrics.decisionSeconds.observe(
+            { decision: record.event },
+            (record.at - request.createdAt) / 1000,
+          );
+        }
+      },
+    });
+    relay.start();
+    shutdown.add("audit relay", () => relay.stop());
 
     let httpListener: SlackBot["httpListener"];
     let slackReady = async () => true;
@@ -146,6 +168,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         outbox,
         auditLog,
         logger,
+        auditChannelJoined: () => relay.wake(),
       });
       httpListener = bot.httpListener;
       await bot.start();

@@ -88,6 +88,8 @@ export interface Stack {
   ): Promise<{ status: number; responseUrl: string }>;
   /** Clicks Deny, then submits the modal it opened with `reason`. */
   deny(user: string, requestId: string, reason: string): Promise<SlackPostResult>;
+  /** Delivers an Events API event (`{type: "member_joined_channel", …}`) to the bot. */
+  event(event: Record<string, unknown>): Promise<SlackPostResult>;
   /** Opens the App Home tab as `user`; resolves with the view Slack was asked to publish. */
   openHome(user: string): Promise<{ blocks: unknown[] }>;
   /** Texts of the replies posted to a response URL. */
@@ -245,6 +247,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         private_metadata: view.private_metadata,
         values: { deny_reason: { reason: { type: "plain_text_input", value: reason } } },
       });
+    },
+    event(event) {
+      return deliver.event({ team_id: TEAM_ID, event: event as EventInput["event"] });
     },
     async openHome(user) {
       const published = slack.callsTo("views.publish").length;
