@@ -86,8 +86,16 @@ export interface Stack {
     requestId: string,
     opts?: { team?: string; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
-  /** Clicks Deny, then submits the modal it opened with `reason`. */
-  deny(user: string, requestId: string, reason: string): Promise<SlackPostResult>;
+  /**
+   * Clicks Deny, then submits the modal it opened with `reason` (after `beforeSubmit`, if given:
+   * what happens while the approver types).
+   */
+  deny(
+    user: string,
+    requestId: string,
+    reason: string,
+    beforeSubmit?: () => Promise<void>,
+  ): Promise<SlackPostResult>;
   /** Delivers an Events API event (`{type: "member_joined_channel", …}`) to the bot. */
   event(event: Record<string, unknown>): Promise<SlackPostResult>;
   /** Opens the App Home tab as `user`; resolves with the view Slack was asked to publish. */
@@ -232,7 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       return { status: res.status, responseUrl };
     },
-    async deny(user, requestId, reason) {
+    async deny(user, requestId, reason, beforeSubmit) {
       const opened = slack.callsTo("views.open").length;
       const click = await stack.click(user, "deny_request", requestId);
       expect(click.status).toBe(200);
@@ -240,6 +248,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         what: "the deny dialog",
       });
       const view = call.args.view as { callback_id: string; private_metadata: string };
+      await beforeSubmit?.();
       return deliver.submission({
         user_id: user,
         team_id: TEAM_ID,
