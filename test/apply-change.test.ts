@@ -91,13 +91,17 @@ afterEach(async () => {
   await outboxQueue.close();
 });
 
-function processor() {
+function processor(
+  options: { dryRun?: boolean; approvalsStillHold?: () => Promise<string | undefined> } = {},
+) {
   const queue = { rateLimit: async (ms: number) => void holds.push(ms) };
   return applyChangeProcessor({
     store,
     auth0: tenant,
     outbox,
     queue: queue as unknown as Queue<ChangeJobData>,
+    approvalsStillHold: options.approvalsStillHold ?? (async () => undefined),
+    dryRun: options.dryRun ?? false,
     logger: createLogger({ level: "silent" }),
   });
 }
@@ -210,6 +214,60 @@ describe("the change processor", () => {
     expect(tenant.patches).toEqual([]);
     expect(await auditEvents()).toEqual(["promoted"]);
     expect(await requesterTold(id)).toBe(1);
+  });
+
+  it("a request approved after its expiry time is refused, and nothing is PATCHed", async () => {
+    const id = await approvedRequest();
+    const request = await store.get(id);
+    await store.annotate(id, { decidedAt: (request?.expiresAt ?? 0) + 1 });
+    await expect(processor()(job(id))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(tenant.patches).toEqual([]);
+    expect(await store.get(id)).toMatchObject({ state: "FAILED" });
+    expect((await store.get(id))?.outcome).toMatch(/approved after it expired/);
+    expect(await auditEvents()).toEqual(["failed"]);
+  });
+
+  it("approvals that no longer hold (an approver removed since) stop the change", async () => {
+    const id = await approvedRequest();
+    const check = async () => "<@UAPPROVER1>, who approved it, is no longer an approver";
+    await expect(processor({ approvalsStillHold: check })(job(id))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(tenant.patches).toEqual([]);
+    expect((await store.get(id))?.outcome).toMatch(/no longer an approver/);
+  });
+
+  it("DRY_RUN on the worker is a kill switch: no PATCH, whatever the request recorded, and it says so", async () => {
+    const id = await approvedRequest({ dryRun: false });
+    expect(await processor({ dryRun: true })(job(id))).toBe("DONE");
+    expect(tenant.patches).toEqual([]);
+    expect(await store.get(id)).toMatchObject({ state: "DONE", dryRun: true });
+    expect((await store.get(id))?.outcome).toMatch(/^DRY_RUN is set where the worker runs/);
+    expect(await auditEvents()).toEqual(["dry-run"]);
+  });
+
+  it("no answer to the PATCH on the last attempt, yet the change is in place: DONE, not FAILED", async () => {
+    const id = await approvedRequest();
+    // Auth0 applies the change, then the answer is lost.
+    tenant.setDomainLevel = async (current, value) => {
+      tenant.patches.push({ id: current.id, value });
+      tenant.connection = { ...tenant.connection, is_domain_connection: value };
+      throw unavailable();
+    };
+    expect(await processor()(job(id, QUEUE_POLICIES.change.attempts))).toBe("DONE");
+    expect((await store.get(id))?.outcome).toMatch(/reading it again shows it applied/);
+    expect(await auditEvents()).toEqual(["promoted"]);
+  });
+
+  it("no answer to the PATCH and none to reading it again: the outcome is recorded as unknown", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [undefined, unavailable(), new Auth0UnreachableError("x", "timed out")];
+    await expect(processor()(job(id, QUEUE_POLICIES.change.attempts))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(await store.get(id)).toMatchObject({ state: "UNKNOWN" });
+    expect((await store.get(id))?.outcome).toMatch(/^Outcome unknown: check Auth0/);
+    expect(await auditEvents()).toEqual(["outcome-unknown"]);
   });
 
   it("a request that is not approved is never applied", async () => {

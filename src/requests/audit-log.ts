@@ -20,7 +20,8 @@ export type AuditEvent =
   | "promoted"
   | "demoted"
   | "dry-run"
-  | "failed";
+  | "failed"
+  | "outcome-unknown";
 
 /** The event that records a change carried out: "promoted" for a promotion. */
 export const DONE_EVENTS: Readonly<Record<ChangeAction, AuditEvent>> = {

@@ -145,17 +145,20 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     relay.start();
     shutdown.add("audit relay", () => relay.stop());
 
+    // Who may ask and decide: the bot asks at every click, the worker once more before a change.
+    const slackClient = new WebClient(config.slack.botToken, webClientOptions(config, logger));
+    const groupMembers = async (usergroup: string) => {
+      const result = await slackClient.usergroups.users.list({ usergroup });
+      return result.users ?? [];
+    };
+    const policy = new RequestPolicy(
+      new People({ ...config.approvers, groupMembers }),
+      new People({ ...config.requesters, groupMembers }),
+    );
+
     let httpListener: SlackBot["httpListener"];
     let slackReady = async () => true;
     if (runsBot) {
-      const groupMembers = async (usergroup: string) => {
-        const result = await bot.app.client.usergroups.users.list({ usergroup });
-        return result.users ?? [];
-      };
-      const policy = new RequestPolicy(
-        new People({ ...config.approvers, groupMembers }),
-        new People({ ...config.requesters, groupMembers }),
-      );
       // Loaded only where the bot runs: a worker has no use for Bolt (and its memory).
       const { createSlackBot } = await import("../slack/app.js");
       const bot = createSlackBot({
@@ -185,7 +188,12 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       };
     }
 
-    if (runsWorker) workers.startChangeWorkers(auth0, queues);
+    if (runsWorker) {
+      workers.startChangeWorkers(auth0, queues, {
+        approvalsStillHold: (request) => policy.approvalsStillHold(request),
+        dryRun: config.policy.dryRun,
+      });
+    }
 
     // Without Redis no job can finish anyway, so then there is nothing to wait for.
     shutdown.add(

@@ -15,6 +15,7 @@ const STATE_WORDS: Record<RequestState, string> = {
   DENIED: "already denied",
   EXPIRED: "already expired",
   CANCELLED: "already cancelled by the requester",
+  UNKNOWN: "already approved (whether it was applied is unknown: check Auth0)",
 };
 
 export function stateInWords(state: RequestState): string {
