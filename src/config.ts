@@ -244,6 +244,23 @@ export interface ConfigProblem {
   text: string;
 }
 
+/**
+ * Settings that are valid but probably not what was meant, in words: logged at start and shown
+ * by the doctor.
+ */
+export function configWarnings(config: Config): { text: string; fix: string }[] {
+  const warnings: { text: string; fix: string }[] = [];
+  const { userIds, usergroupId } = config.approvers;
+  const required = config.policy.requiredApprovals;
+  if (!usergroupId && userIds.length > 1 && required === userIds.length) {
+    warnings.push({
+      text: `REQUIRED_APPROVALS is ${required} and APPROVER_USER_IDS lists exactly ${userIds.length}: a request made by one of those approvers could never pass, since nobody approves their own`,
+      fix: "add an approver (or an approver user group), or lower REQUIRED_APPROVALS",
+    });
+  }
+  return warnings;
+}
+
 export class ConfigError extends Error {
   /** One line per problem, each naming its variable. */
   readonly problems: string[];

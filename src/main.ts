@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, configWarnings, loadConfig } from "./config.js";
 import { doctorMain } from "./doctor/index.js";
 import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+  for (const { text, fix } of configWarnings(config)) logger.warn({ fix }, text);
 
   let embeddedRedis: EmbeddedRedis | undefined;
   if (embeddedWanted) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseDuration } from "../src/config.js";
+import { ConfigError, configWarnings, loadConfig, parseDuration } from "../src/config.js";
 import { startBotProcess } from "./support/child.js";
 
 const GOOD = {
@@ -103,5 +103,24 @@ describe("configuration", () => {
     expect(out).toMatch(/✗ SLACK_BOT_TOKEN must start with xoxb-/);
     expect(out).toMatch(/✗ AUTH0_DOMAIN is required/);
     expect(out).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  });
+
+  it("a quorum that an approver's own request could never reach is warned about at start", async () => {
+    expect(configWarnings(loadConfig({ ...GOOD, REQUIRED_APPROVALS: "2" }))).toEqual([
+      expect.objectContaining({ text: expect.stringMatching(/could never pass/) }),
+    ]);
+    expect(configWarnings(loadConfig(GOOD))).toEqual([]);
+    expect(
+      configWarnings(
+        loadConfig({ ...GOOD, REQUIRED_APPROVALS: "2", APPROVER_USERGROUP_ID: "S0G" }),
+      ),
+    ).toEqual([]);
+    const bot = await startBotProcess([], {
+      ...GOOD,
+      REQUIRED_APPROVALS: "2",
+      REDIS_URL: "redis://127.0.0.1:1",
+    });
+    await bot.exited();
+    expect(bot.output()).toMatch(/REQUIRED_APPROVALS is 2 and APPROVER_USER_IDS lists exactly 2/);
   });
 });

@@ -1,5 +1,7 @@
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { doctorMain, runDoctor } from "../src/doctor/index.js";
+import { AuditLog } from "../src/requests/audit-log.js";
 import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
 import { freePort, type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { type SlackEmulator, startSlackEmulator } from "./support/slack-emulator.js";
@@ -99,6 +101,40 @@ function expectNoSecrets(report: Report, ...more: string[]): void {
 }
 
 describe("npm run doctor", () => {
+  it("a quorum an approver's own request could never reach: ! with the fix", async () => {
+    const report = await doctor(
+      envFor({ APPROVER_USER_IDS: "UAPPROVER1,UAPPROVER2", REQUIRED_APPROVALS: "2" }),
+    );
+    expect(line(report, "!", "Configuration")).toContain("could never pass");
+    expect(fixOf(report, "!", "Configuration")).toMatch(/add an approver/);
+  });
+
+  it("an audit relay held by Slack: ✗ saying why, since when, how many lines wait, and the fix", async () => {
+    const redis = new Redis(`redis://:${REDIS_PASSWORD}@127.0.0.1:${goodRedis.port}`);
+    const prefix = `doctor-${Date.now()}`;
+    try {
+      const log = new AuditLog(redis, prefix, 100);
+      await log.initCursor();
+      for (const event of ["approved", "promoted"]) {
+        await redis.xadd(`${prefix}:audit`, "*", "event", event, "requestId", "req_0000000001");
+      }
+      await log.hold("not_in_channel", "0-1", Date.UTC(2026, 10, 29, 12));
+      const report = await doctor(envFor({ REDIS_PREFIX: prefix }));
+      expect(report.code).toBe(1);
+      expect(line(report, "✗", "Audit relay")).toBe(
+        `✗ Audit relay: held since 2026-11-29T12:00:00.000Z: Slack answers not_in_channel when posting to <#${AUDIT}>; 2 line(s) wait, the oldest for ${line(report, "✗", "Audit relay").match(/oldest for (\d+) s/)?.[1]} s; none is lost`,
+      );
+      expect(fixOf(report, "✗", "Audit relay")).toMatch(/^invite the bot to the audit channel/);
+      await log.clearHold();
+      const after = await doctor(envFor({ REDIS_PREFIX: prefix }));
+      expect(line(after, "✓", "Audit relay")).toContain("lines are flowing; 2 line(s) wait");
+    } finally {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
   it("everything is in place: every line is ✓ and the exit code is 0", async () => {
     const report = await doctor(envFor());
 
@@ -110,6 +146,7 @@ describe("npm run doctor", () => {
       "Redis",
       "Redis eviction policy",
       "Redis persistence",
+      "Audit relay",
       "Slack",
       "Slack approvals channel",
       "Slack audit channel",
@@ -132,7 +169,7 @@ describe("npm run doctor", () => {
     expect(line(report, "✓", "Dynamic Client Registration")).toContain(
       "on: promoted connections reach third-party apps",
     );
-    expect(report.lines.at(-1)).toBe("All 12 checks passed: promote-connection is ready to run.");
+    expect(report.lines.at(-1)).toBe("All 13 checks passed: promote-connection is ready to run.");
     expectNoSecrets(report);
     // It only looks: nothing is posted to Slack, nothing changed in Auth0.
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);

@@ -1,6 +1,12 @@
-import { type Config, ConfigError, type ConfigProblem, loadConfig } from "../config.js";
+import {
+  type Config,
+  ConfigError,
+  type ConfigProblem,
+  configWarnings,
+  loadConfig,
+} from "../config.js";
 import { errorInWords } from "../error-words.js";
-import { type CheckResult, fail, ok } from "./report.js";
+import { type CheckResult, fail, ok, warn } from "./report.js";
 
 const CHECK = { config: "Configuration" } as const;
 
@@ -11,7 +17,8 @@ export function checkConfig(env: NodeJS.ProcessEnv): {
 } {
   try {
     const config = loadConfig(env);
-    return { config, results: [ok(CHECK.config, describeConfig(config))] };
+    const warnings = configWarnings(config).map(({ text, fix }) => warn(CHECK.config, text, fix));
+    return { config, results: [ok(CHECK.config, describeConfig(config)), ...warnings] };
   } catch (err) {
     const problems: ConfigProblem[] =
       err instanceof ConfigError ? err.issues : [{ text: errorInWords(err) }];

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { networkFailure } from "../auth0/errors.js";
 import type { Config } from "../config.js";
 import { errorInWords } from "../error-words.js";
+import { AuditLog } from "../requests/audit-log.js";
 import { type CheckResult, fail, ok, skip, warn } from "./report.js";
 
 /** Redis: reachable, never evicting keys, keeping them across a restart. */
@@ -10,10 +11,11 @@ const CHECK = {
   redis: "Redis",
   eviction: "Redis eviction policy",
   persistence: "Redis persistence",
+  auditRelay: "Audit relay",
 } as const;
 
 export function redisNames(): string[] {
-  return [CHECK.redis, CHECK.eviction, CHECK.persistence];
+  return [CHECK.redis, CHECK.eviction, CHECK.persistence, CHECK.auditRelay];
 }
 
 export function redisPassword(url: string | undefined): string | undefined {
@@ -103,12 +105,14 @@ export async function checkRedis(config: Config, timeoutMs: number): Promise<Che
         ),
         skip(CHECK.eviction, "Redis is not reachable"),
         skip(CHECK.persistence, "Redis is not reachable"),
+        skip(CHECK.auditRelay, "Redis is not reachable"),
       ];
     }
     return [
       ok(CHECK.redis, `reachable at ${where}${version ? ` (Redis ${version})` : ""}`),
       await checkEviction(redis),
       await checkPersistence(redis),
+      await checkAuditRelay(redis, config),
     ];
   } finally {
     redis.disconnect();
@@ -175,4 +179,35 @@ async function checkPersistence(redis: Redis): Promise<CheckResult> {
     "off (no AOF, no RDB snapshots): a Redis restart would lose every pending request and queued promotion",
     fix,
   );
+}
+
+const CHANNEL_GONE = new Set(["not_in_channel", "channel_not_found", "is_archived"]);
+const TOKEN_GONE = new Set(["token_revoked", "account_inactive", "invalid_auth", "not_authed"]);
+
+/** Whether the audit channel keeps up with the trail, and why not when it is held. */
+async function checkAuditRelay(redis: Redis, config: Config): Promise<CheckResult> {
+  const log = new AuditLog(redis, config.redis.prefix, config.auditRetention);
+  let held: Awaited<ReturnType<AuditLog["holdStatus"]>>;
+  let lag: { entries: number; seconds: number };
+  try {
+    [held, lag] = await Promise.all([log.holdStatus(), log.lag()]);
+  } catch (err) {
+    return warn(CHECK.auditRelay, `could not tell (${errorInWords(err)})`, "check Redis");
+  }
+  const waiting = `${lag.entries >= 1_000 ? "1000 or more" : lag.entries} line(s) wait, the oldest for ${Math.round(lag.seconds)} s; none is lost`;
+  if (held) {
+    const channel = `<#${config.slack.auditChannelId}>`;
+    const fix = CHANNEL_GONE.has(held.reason)
+      ? `invite the bot to the audit channel ${config.slack.auditChannelId} (/invite @promote-connection), or set AUDIT_CHANNEL_ID to a channel it is in; the held lines then arrive in order`
+      : TOKEN_GONE.has(held.reason)
+        ? "reinstall the Slack app and put its new bot token in SLACK_BOT_TOKEN; the held lines then arrive in order"
+        : "see the bot's log for the Slack error; the held lines arrive once Slack accepts them";
+    return fail(
+      CHECK.auditRelay,
+      `held since ${new Date(held.since).toISOString()}: Slack answers ${held.reason} when posting to ${channel}; ${waiting}`,
+      fix,
+    );
+  }
+  if (lag.entries === 0) return ok(CHECK.auditRelay, "the audit channel is up to date");
+  return ok(CHECK.auditRelay, `lines are flowing; ${waiting}`);
 }
