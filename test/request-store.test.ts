@@ -194,6 +194,18 @@ describe("the audit trail, written in the same step as each change", () => {
     const open = await created(connectionRequest(OTHER));
     expect(await redis.pttl(`${prefix}:request:${settled.id}`)).toBeGreaterThan(50_000);
     expect(await redis.pttl(`${prefix}:request:${open.id}`)).toBe(-1);
+
+    // Past the retention, the indexes let go of it too; the open request stays everywhere.
+    const later = new RequestStore(redis, prefix, {
+      retentionMs: 60_000,
+      now: () => Date.now() + 120_000,
+    });
+    await redis.del(`${prefix}:request:${settled.id}`); // as its expiry would have
+    expect(await later.forgetSettled()).toBe(1);
+    expect(await store.idsInState("CANCELLED")).toEqual([]);
+    expect((await store.requestsOf("UREQUESTER")).map((r) => r.id)).toEqual([open.id]);
+    expect(await redis.zrange(`${prefix}:user-requests:UREQUESTER`, 0, -1)).toEqual([open.id]);
+    expect(await store.idsInState("PENDING")).toEqual([open.id]);
   });
 });
 

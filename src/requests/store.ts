@@ -7,6 +7,7 @@ import {
   type ChangeRequest,
   type ChangeTarget,
   DEFAULT_TENANT,
+  FINAL_STATES,
   type NewChangeRequest,
   newRequestId,
   OPEN_STATES,
@@ -322,6 +323,42 @@ export class RequestStore {
     );
     const requests = await this.getMany(ids.filter((id): id is string => Boolean(id)));
     return requests.filter((r) => OPEN_STATES.has(r.state));
+  }
+
+  /**
+   * Forgets settled requests older than the retention: their hashes have expired (or, stored by
+   * earlier versions, are deleted here); their ids leave the state and requester indexes. Open
+   * requests are never touched. Returns how many it forgot.
+   */
+  async forgetSettled(): Promise<number> {
+    const cutoff = String(this.now() - this.retentionMs);
+    let forgotten = 0;
+    for (const state of FINAL_STATES) {
+      const key = `${this.prefix}:state:${state}`;
+      const ids = await this.redis.zrangebyscore(key, "-inf", cutoff, "LIMIT", 0, 10_000);
+      if (ids.length === 0) continue;
+      await this.redis.zrem(key, ...ids);
+      await this.redis.del(...ids.flatMap((id) => [this.key(id), `${this.key(id)}:approvals`]));
+      forgotten += ids.length;
+    }
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        "MATCH",
+        `${this.prefix}:user-requests:*`,
+        "COUNT",
+        500,
+      );
+      cursor = next;
+      for (const key of keys) {
+        const old = await this.redis.zrangebyscore(key, "-inf", cutoff, "LIMIT", 0, 1_000);
+        const exists = await Promise.all(old.map((id) => this.redis.exists(this.key(id))));
+        const gone = old.filter((_, i) => exists[i] === 0);
+        if (gone.length > 0) await this.redis.zrem(key, ...gone);
+      }
+    } while (cursor !== "0");
+    return forgotten;
   }
 
   /**

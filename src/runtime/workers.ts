@@ -112,10 +112,18 @@ export class Workers {
       outbox,
       logger,
     };
+    let forgotAt = 0;
     const reconcile = async () => {
       try {
         await reconcileApproved(reconcileDeps);
         await reconcilePending(reconcileDeps);
+        // Settled requests past REQUEST_RETENTION leave the indexes; hourly is plenty.
+        if (Date.now() - forgotAt > 3_600_000) {
+          forgotAt = Date.now();
+          const forgotten = await store.forgetSettled();
+          if (forgotten > 0)
+            logger.info({ forgotten }, "settled requests past their retention forgotten");
+        }
       } catch (err) {
         logger.warn({ err }, "reconciling requests with their jobs failed");
       }

@@ -31,6 +31,7 @@ import type { EmulatorInfo } from "./emulator-thread.js";
 import { Emulators } from "./emulators.js";
 import { memoryRows } from "./memory.js";
 import { measurePaced } from "./paced.js";
+import { measureRedisMemory } from "./redis-memory.js";
 import { progress, Report, sec } from "./report.js";
 import { agent } from "./traffic.js";
 import { measureWorkerCrash } from "./worker-crash.js";
@@ -60,6 +61,7 @@ async function run(world: World): Promise<void> {
   await measurePaced(world, paced.approvals);
 
   await measureWorkerCrash(world, crashIdx);
+  await measureRedisMemory(world.redis, world.report);
 }
 
 function header(): void {
