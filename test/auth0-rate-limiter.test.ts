@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RateLimiter } from "../src/auth0/rate-limiter.js";
+import { LimiterBusyError, RateLimiter } from "../src/auth0/rate-limiter.js";
 
 /**
  * The limiter against a simulated Auth0 bucket on a fake clock: many calls, realistic and
@@ -228,5 +228,32 @@ describe("the limiter's rules", () => {
     for (let i = 0; i < 8; i++) void limiter.acquire().then(() => released++);
     await vi.advanceTimersByTimeAsync(0);
     expect(released).toBe(8 + 2);
+  });
+});
+
+describe("approved changes before lookups", () => {
+  it("a change waiting goes before lookups queued earlier", async () => {
+    const limiter = new RateLimiter({ perSecond: 10, burst: 1 });
+    const order: string[] = [];
+    await limiter.acquire();
+    limiter.observe({ limit: 2, remaining: 1 });
+    const lookups = Array.from({ length: 3 }, (_, i) =>
+      limiter.acquire("lookup").then(() => order.push(`lookup ${i}`)),
+    );
+    const change = limiter.acquire("change").then(() => order.push("change"));
+    await vi.runAllTimersAsync();
+    await Promise.all([...lookups, change]);
+    expect(order[0]).toBe("change");
+    expect(order.slice(1)).toEqual(["lookup 0", "lookup 1", "lookup 2"]);
+  });
+
+  it("a lookup that would wait too long is turned away at once, saying when to try again", async () => {
+    const limiter = new RateLimiter({ perSecond: 2, burst: 2, maxLookupWaitMs: 3_000 });
+    const waiting = Array.from({ length: 20 }, () => limiter.acquire("change"));
+    const busy = await limiter.acquire("lookup").catch((err: unknown) => err);
+    expect(busy).toBeInstanceOf(LimiterBusyError);
+    expect((busy as LimiterBusyError).retryAfterMs).toBeGreaterThan(3_000);
+    for (const w of waiting) w.catch(() => undefined);
+    await vi.runAllTimersAsync();
   });
 });

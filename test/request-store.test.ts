@@ -204,7 +204,7 @@ describe("the audit trail, written in the same step as each change", () => {
     expect(await later.forgetSettled()).toBe(1);
     expect(await store.idsInState("CANCELLED")).toEqual([]);
     expect((await store.requestsOf("UREQUESTER")).map((r) => r.id)).toEqual([open.id]);
-    expect(await redis.zrange(`${prefix}:user-requests:UREQUESTER`, 0, -1)).toEqual([open.id]);
+    expect(await redis.zrange(`${prefix}:user-requests:UREQUESTER`, "0", "-1")).toEqual([open.id]);
     expect(await store.idsInState("PENDING")).toEqual([open.id]);
   });
 });

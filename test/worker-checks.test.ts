@@ -5,7 +5,10 @@ import { CHANGE_QUEUE } from "../src/jobs/queues.js";
 import {
   ACME,
   APPROVAL_CHANNEL,
+  APPROVER,
   APPROVER_GROUP,
+  ask,
+  BYSTANDER,
   GROUP_APPROVER,
   REQUESTER,
   requestAndApprove,
@@ -74,5 +77,38 @@ describe("the worker's last checks", () => {
         ) || undefined,
       { what: "the approval message saying nothing was changed" },
     );
+  });
+});
+
+describe("approved changes go first", () => {
+  it("one person firing 120 status lookups at a 2 requests/s tenant: the approved PATCH still lands within 5 s, and lookups that must wait are told", async () => {
+    stack = await startStack({
+      auth0: { rateLimit: { perSecond: 2, burst: 2 } },
+      env: { AUTH0_MAX_REQUESTS_PER_SECOND: "2" },
+    });
+    const s = stack;
+    const requestId = await ask(s, ACME.id);
+    const lookups = await Promise.all(
+      Array.from({ length: 120 }, () => s.command(BYSTANDER, `status ${ACME.name}`)),
+    );
+    const clickedAt = Date.now();
+    await s.click(APPROVER, "approve_request", requestId);
+    const patch = await s.slack.waitFor(() => s.auth0.apiRequests("PATCH")[0], {
+      what: "the PATCH",
+      timeoutMs: 10_000,
+    });
+    expect(patch.at - clickedAt).toBeLessThan(5_000);
+    await waitForAudit(s, "promoted", requestId, 15_000);
+
+    // Every lookup is answered: its connection's state, or when to try again; none hangs.
+    const answers = await s.slack.waitFor(
+      () => {
+        const all = lookups.map((l) => s.replies(l.responseUrl).at(-1) ?? "");
+        return all.every((a) => /domain-level|try again in \d+ s/.test(a)) ? all : undefined;
+      },
+      { what: "an answer to every lookup", timeoutMs: 20_000 },
+    );
+    expect(answers.filter((a) => /Auth0 is busy/.test(a)).length).toBeGreaterThan(0);
+    expect(s.auth0.apiRequests().filter((r) => r.status === 429)).toHaveLength(0);
   });
 });

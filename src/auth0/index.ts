@@ -19,6 +19,8 @@ export {
   type TenantSettings,
 } from "./management.js";
 export {
+  type CallPriority,
+  LimiterBusyError,
   RateLimiter,
   type RateLimiterOptions,
   type RateLimitObservation,

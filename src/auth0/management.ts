@@ -7,7 +7,7 @@ import {
   ManagementApiError,
   networkFailure,
 } from "./errors.js";
-import type { RateLimiter } from "./rate-limiter.js";
+import type { CallPriority, RateLimiter } from "./rate-limiter.js";
 import type { TokenProvider } from "./token.js";
 import type { Transport, TransportResponse } from "./transport.js";
 import { isConnectionId, isConnectionName, quoteInput } from "./validate.js";
@@ -47,6 +47,10 @@ export interface ManagementClientOptions {
   tokens: TokenProvider;
   transport: Transport;
   limiter: RateLimiter;
+  /** Whose calls these are: approved changes go before lookups made for people (default change). */
+  priority?: CallPriority;
+  /** Answers by status, shared by clients that differ only in priority. */
+  apiCalls?: Record<string, number>;
   logger?: Logger;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
@@ -60,7 +64,7 @@ export class ManagementClient {
   /** Rate-limit headers of the latest answer that had them. */
   lastRateLimit: RateLimitInfo | undefined;
   /** Answers by HTTP status ("200", "429", …), and "network" for calls that got none. */
-  readonly apiCalls: Record<string, number> = {};
+  readonly apiCalls: Record<string, number>;
 
   private readonly base: string;
   private readonly host: string;
@@ -74,9 +78,15 @@ export class ManagementClient {
       throw new RangeError(`Auth0 base URL must be https:// (got ${url.protocol}//${url.host})`);
     }
     this.opts = opts;
+    this.apiCalls = opts.apiCalls ?? {};
     this.base = opts.baseUrl.replace(/\/+$/, "");
     this.host = url.host;
     this.now = opts.now ?? (() => Date.now());
+  }
+
+  /** The same client (token, transport, limiter, counters) making its calls at `priority`. */
+  withPriority(priority: CallPriority): ManagementClient {
+    return new ManagementClient({ ...this.opts, priority, apiCalls: this.apiCalls });
   }
 
   /** GET /api/v2/connections/{id} */
@@ -157,7 +167,7 @@ export class ManagementClient {
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const { tokens, transport, limiter, logger } = this.opts;
     for (let attempt = 1; ; attempt++) {
-      await limiter.acquire();
+      await limiter.acquire(this.opts.priority ?? "change");
       let token: string;
       try {
         token = await tokens.getToken();

@@ -29,6 +29,31 @@ export interface RateLimiterOptions {
    * never called (default: max(1 s, two slots)).
    */
   probeTimeoutMs?: number;
+  /** The most of the pace lookups may use, so approved changes always have room (default 0.5). */
+  lookupShare?: number;
+  /** Lookups waiting at once; one more is turned away (default 10). */
+  maxLookupsWaiting?: number;
+  /** A lookup that would wait longer is turned away at once, with when to try (default 5 s). */
+  maxLookupWaitMs?: number;
+}
+
+/**
+ * Who is asking. Approved changes go first and may use the whole pace; lookups made for people
+ * (a new request, a status) get a bounded share and a bounded queue, and are turned away with
+ * LimiterBusyError rather than left hanging.
+ */
+export type CallPriority = "change" | "lookup";
+
+/** A lookup turned away because Auth0's budget is taken; try again after `retryAfterMs`. */
+export class LimiterBusyError extends Error {
+  override readonly name = "LimiterBusyError";
+  constructor(readonly retryAfterMs: number) {
+    super(`Auth0 is busy with approved changes; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+}
+
+interface Waiter {
+  resolve: () => void;
 }
 
 export interface RateLimitObservation {
@@ -63,7 +88,13 @@ export class RateLimiter {
   private probe: ProbeState = "needed";
   private probeDeadline = 0;
   private readonly probeTimeoutMs: number;
-  private readonly queue: Array<() => void> = [];
+  private readonly changes: Waiter[] = [];
+  private readonly lookups: Waiter[] = [];
+  private readonly lookupShare: number;
+  private readonly maxLookupsWaiting: number;
+  private readonly maxLookupWaitMs: number;
+  /** Lookups' own allowance, refilled at lookupShare of the pace. */
+  private lookupTokens: number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private readonly now: () => number;
@@ -80,11 +111,15 @@ export class RateLimiter {
     this.tokens = this.capacity;
     this.updatedAt = this.now();
     this.probeTimeoutMs = opts.probeTimeoutMs ?? Math.max(1000, 2000 / opts.perSecond);
+    this.lookupShare = Math.min(1, Math.max(0.05, opts.lookupShare ?? 0.5));
+    this.maxLookupsWaiting = opts.maxLookupsWaiting ?? 10;
+    this.maxLookupWaitMs = opts.maxLookupWaitMs ?? 5_000;
+    this.lookupTokens = this.lookupCapacity();
   }
 
   /** Requests waiting for their turn. */
   get waiting(): number {
-    return this.queue.length;
+    return this.changes.length + this.lookups.length;
   }
 
   /** Epoch ms until which every request is held (0 when not paused). */
@@ -92,12 +127,35 @@ export class RateLimiter {
     return this.pausedUntilMs > this.now() ? this.pausedUntilMs : 0;
   }
 
-  /** Resolves when the caller may send its request. FIFO. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when the caller may send its request: changes first, each kind in FIFO order. A
+   * lookup that would wait too long, or find too many ahead, is rejected with LimiterBusyError.
+   */
+  acquire(priority: CallPriority = "change"): Promise<void> {
+    if (priority === "lookup") {
+      const wait = this.lookupWaitEstimate();
+      if (this.lookups.length >= this.maxLookupsWaiting || wait > this.maxLookupWaitMs) {
+        return Promise.reject(new LimiterBusyError(Math.max(1_000, wait)));
+      }
+    }
     return new Promise<void>((resolve) => {
-      this.queue.push(resolve);
+      (priority === "lookup" ? this.lookups : this.changes).push({ resolve });
       this.drain();
     });
+  }
+
+  private lookupCapacity(): number {
+    return Math.max(1, this.capacity * this.lookupShare);
+  }
+
+  /** About how long a new lookup would wait: everything ahead of it, at the lookups' pace. */
+  private lookupWaitEstimate(): number {
+    const t = this.now();
+    this.refill(t);
+    const ahead = this.changes.length + this.lookups.length;
+    const short = ahead + 1 - Math.min(this.tokens, this.lookupTokens);
+    const paused = Math.max(0, this.pausedUntilMs - t);
+    return paused + Math.max(0, short) / (this.perMs * this.lookupShare);
   }
 
   /**
@@ -157,12 +215,16 @@ export class RateLimiter {
       // While paused the bucket is known to be empty; refill starts when the pause ends.
       const from = Math.max(this.updatedAt, Math.min(this.pausedUntilMs, t));
       this.tokens = Math.min(this.capacity, this.tokens + (t - from) * this.perMs);
+      this.lookupTokens = Math.min(
+        this.lookupCapacity(),
+        this.lookupTokens + (t - from) * this.perMs * this.lookupShare,
+      );
       this.updatedAt = t;
     }
   }
 
   private drain(): void {
-    while (this.queue.length > 0) {
+    while (this.waiting > 0) {
       const wake = this.releaseOne();
       if (wake !== undefined) {
         this.wakeAt(wake);
@@ -182,12 +244,19 @@ export class RateLimiter {
     }
     this.refill(t);
     if (this.tokens < 1) return t + Math.max(1, Math.ceil((1 - this.tokens) / this.perMs));
+    const change = this.changes.length > 0;
+    if (!change && this.lookupTokens < 1) {
+      const lookupPerMs = this.perMs * this.lookupShare;
+      return t + Math.max(1, Math.ceil((1 - this.lookupTokens) / lookupPerMs));
+    }
     this.tokens -= 1;
+    // A lookup spends its own allowance too; a change spends only the shared bucket.
+    if (!change) this.lookupTokens -= 1;
     if (this.probe === "needed") {
       this.probe = "in-flight";
       this.probeDeadline = t + this.probeTimeoutMs;
     }
-    this.queue.shift()?.();
+    (change ? this.changes : this.lookups).shift()?.resolve();
     return undefined;
   }
 

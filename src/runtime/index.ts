@@ -165,7 +165,8 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         config,
         store,
         policy,
-        auth0,
+        // Lookups made for people wait behind approved changes, and are told when Auth0 is busy.
+        auth0: auth0.withPriority("lookup"),
         changeQueue: queues.change,
         expiryQueue: queues.expiry,
         outbox,

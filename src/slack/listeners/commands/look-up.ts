@@ -1,4 +1,5 @@
 import { ManagementApiError } from "../../../auth0/errors.js";
+import { LimiterBusyError } from "../../../auth0/rate-limiter.js";
 import { errorInWords } from "../../../error-words.js";
 import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
 import type { ChangeTarget } from "../../../requests/model.js";
@@ -36,8 +37,14 @@ export async function lookUpTarget(
     return found;
   } catch (err) {
     if (err instanceof Refusal) throw err;
-    if (err instanceof ManagementApiError && err.status === 404)
+    if (err instanceof ManagementApiError && err.status === 404) {
       throw new Refusal(notFound(noun, ref));
+    }
+    if (err instanceof LimiterBusyError) {
+      throw new Refusal(
+        `:hourglass: Auth0 is busy carrying out approved changes; try again in ${Math.ceil(err.retryAfterMs / 1000)} s. Nothing was requested.`,
+      );
+    }
     throw new Refusal(
       `:warning: Could not look up ${refLabel(ref)} in Auth0: ${escapeMrkdwn(errorInWords(err))}. Nothing was requested; try again in a minute.`,
     );
