@@ -66,6 +66,24 @@ describe("health and metrics", () => {
     expect(JSON.parse(ready.body)).toMatchObject({ checks: { redis: "failing" } });
     expect((await get(`${base(stack)}/healthz`)).status).toBe(200);
   });
+
+  it("ten /readyz probes at once, while Slack is slow, make one auth.test call between them", async () => {
+    stack = await startStack();
+    const s = stack;
+    // Bolt's own auth.test at start-up is not a readiness check: no answer is cached yet.
+    const before = s.slack.callsTo("auth.test").length;
+    const release = s.slack.holdCalls("auth.test");
+    const probes = await Promise.all(Array.from({ length: 10 }, () => get(`${base(s)}/readyz`)));
+    // Every probe waited its 2 s on the same unanswered call, then said Slack is failing.
+    expect(probes.map((p) => p.status)).toEqual(Array(10).fill(503));
+    expect(probes.map((p) => JSON.parse(p.body).checks.slack)).toEqual(Array(10).fill("failing"));
+    expect(s.slack.callsTo("auth.test").length - before).toBe(1);
+
+    // Once Slack answers that call, the next probe is ready on its answer, without asking again.
+    release();
+    expect((await get(`${base(s)}/readyz`)).status).toBe(200);
+    expect(s.slack.callsTo("auth.test").length - before).toBe(1);
+  });
 });
 
 describe("shutting down", () => {

@@ -7,6 +7,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Metrics } from "../metrics.js";
+import { withTimeout } from "./readiness.js";
 
 export interface HealthServerOptions {
   port: number;
@@ -21,20 +22,6 @@ export interface HealthServerOptions {
 function send(res: ServerResponse, status: number, body: string, type = "application/json") {
   res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
   res.end(body);
-}
-
-async function withTimeout(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      check().catch(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

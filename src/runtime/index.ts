@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverPort, startHealthServer } from "../http/health-server.js";
+import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
 import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.js";
@@ -150,16 +151,13 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       httpListener = bot.httpListener;
       await bot.start();
       shutdown.add("slack bot", () => bot.stop());
-      // Probes may come every few seconds; auth.test is rate-limited, so a good answer is kept
-      // for 30 s (a failing one is asked again next time).
-      let slackOkAt = 0;
-      slackReady = async () => {
-        if (!bot.connected()) return false;
-        if (Date.now() - slackOkAt < 30_000) return true;
-        const ok = (await bot.app.client.auth.test()).ok === true;
-        if (ok) slackOkAt = Date.now();
-        return ok;
-      };
+      // Probes may come every few seconds, several at once; auth.test is rate-limited, so they
+      // share one call in flight, and a good answer is kept for 30 s.
+      const askSlack = sharedCheck(
+        async () => (await bot.app.client.auth.test()).ok === true,
+        30_000,
+      );
+      slackReady = async () => bot.connected() && (await askSlack());
     }
 
     if (runsWorker) workers.startChangeWorkers(auth0, queues);
