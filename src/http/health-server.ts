@@ -7,6 +7,14 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Metrics } from "../metrics.js";
+import {
+  declaredTooLarge,
+  HTTP_LIMITS,
+  type HttpLimits,
+  readCappedBody,
+  refuseTooLarge,
+  serverOptions,
+} from "./limits.js";
 import { withTimeout } from "./readiness.js";
 
 export interface HealthServerOptions {
@@ -17,6 +25,8 @@ export interface HealthServerOptions {
   metrics: Pick<Metrics, "text" | "contentType">;
   /** Bolt's HTTP receiver, in HTTP mode: every other path (POST /slack/events) goes to it. */
   slackListener?: RequestListener;
+  /** Body size and timeouts; HTTP_LIMITS unless a test shortens them. */
+  limits?: Partial<HttpLimits>;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = "application/json") {
@@ -29,8 +39,13 @@ function send(res: ServerResponse, status: number, body: string, type = "applica
  * HTTP mode Slack's requests. Socket Mode and worker processes serve the same health routes.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<Server> {
+  const limits: HttpLimits = { ...HTTP_LIMITS, ...options.limits };
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (declaredTooLarge(req, limits.maxBodyBytes)) {
+      refuseTooLarge(res);
+      return;
+    }
     if (req.method === "GET" && path === "/healthz") {
       send(res, 200, JSON.stringify({ status: "ok" }));
       return;
@@ -60,12 +75,17 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
         res.end(JSON.stringify({ error: "POST only" }));
         return;
       }
+      // Read here, under the cap, and handed to Bolt as the body it would otherwise read itself
+      // (Bolt uses a request's rawBody when it is there).
+      const body = await readCappedBody(req, res, limits.maxBodyBytes);
+      if (!body) return;
+      Object.assign(req, { rawBody: body });
       options.slackListener(req, res);
       return;
     }
     send(res, 404, JSON.stringify({ error: "not found" }));
   };
-  const server = createServer((req, res) => {
+  const server = createServer(serverOptions(limits), (req, res) => {
     handler(req, res).catch(() => {
       if (!res.headersSent) send(res, 500, JSON.stringify({ error: "internal error" }));
     });

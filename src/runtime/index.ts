@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverPort, startHealthServer } from "../http/health-server.js";
+import type { HttpLimits } from "../http/limits.js";
 import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
@@ -33,6 +34,8 @@ export interface StartOptions {
   logger: Logger;
   /** Listen address; 0.0.0.0 in containers, 127.0.0.1 in tests. */
   host?: string;
+  /** The HTTP server's body cap and timeouts: HTTP_LIMITS unless a test shortens them. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 /** The Management API client: one pooled transport, a cached token, paced calls. */
@@ -174,6 +177,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       host: options.host,
       metrics,
       slackListener: httpListener,
+      limits: options.httpLimits,
       readinessChecks: {
         redis: async () => (await client.ping()) === "PONG",
         ...(runsBot ? { slack: slackReady } : {}),

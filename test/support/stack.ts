@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import type { HttpLimits } from "../../src/http/limits.js";
 import { createLogger } from "../../src/log.js";
 import { type ChangeRequest, FINAL_STATES, OPEN_STATES } from "../../src/requests/model.js";
 import { RequestStore } from "../../src/requests/store.js";
@@ -115,6 +116,8 @@ export interface StackOptions {
    * (both still overridable through `env`); the helpers talk to the bot over the socket.
    */
   socketMode?: boolean;
+  /** The HTTP server's limits, e.g. timeouts short enough for a test to wait them out. */
+  http?: Partial<HttpLimits>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -160,7 +163,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let eventsUrl = "";
   let redis: Redis | undefined;
   const boot = async (role: Role) => {
-    running = await start(loadConfig(env), { role, logger, host: "127.0.0.1" });
+    running = await start(loadConfig(env), {
+      role,
+      logger,
+      host: "127.0.0.1",
+      httpLimits: options.http,
+    });
     eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
   };
   await boot(options.role ?? "all");
