@@ -1,10 +1,9 @@
-import type { Server } from "node:http";
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
 import type { Config } from "../config.js";
-import { closeServer, serverPort, startHealthServer } from "../http/health-server.js";
+import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
 import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
@@ -25,6 +24,8 @@ export type Role = "bot" | "worker" | "all";
 export interface Running {
   /** The port the HTTP server listens on (health routes, and Slack in HTTP mode). */
   port: number;
+  /** METRICS_PORT's server's port (/metrics, /readyz), when it is set. */
+  metricsPort?: number;
   /** Stops taking work, lets in-flight jobs finish (bounded), closes connections. */
   stop(): Promise<void>;
 }
@@ -172,9 +173,10 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       () => (client.status === "ready" ? 20_000 : 2_000),
     );
 
-    const server: Server = await startHealthServer({
+    const servers = await startHttpServers({
       port: config.port,
       host: options.host,
+      metricsListen: config.metricsListen,
       metrics,
       slackListener: httpListener,
       limits: options.httpLimits,
@@ -183,12 +185,23 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         ...(runsBot ? { slack: slackReady } : {}),
       },
     });
-    shutdown.add("http server", () => closeServer(server));
+    const { main, metrics: metricsServer } = servers;
+    shutdown.add("http server", () => closeServer(main));
+    if (metricsServer) shutdown.add("metrics server", () => closeServer(metricsServer));
     logger.info(
-      { role, port: serverPort(server), mode: config.slack.appToken ? "socket" : "http" },
+      {
+        role,
+        port: serverPort(main),
+        ...(metricsServer ? { metrics: serverAddress(metricsServer) } : {}),
+        mode: config.slack.appToken ? "socket" : "http",
+      },
       "promote-connection started",
     );
-    return { port: serverPort(server), stop };
+    return {
+      port: serverPort(main),
+      ...(metricsServer ? { metricsPort: serverPort(metricsServer) } : {}),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -64,6 +64,8 @@ export interface Stack {
   env: Record<string, string>;
   /** POST /slack/events on the bot's PORT (HTTP mode); its origin serves /healthz in both modes. */
   eventsUrl: string;
+  /** The origin serving /metrics and /readyz: METRICS_PORT's when set, else the same as eventsUrl's. */
+  metricsOrigin: string;
   /** Whether the bot runs in Socket Mode (`startStack({ socketMode: true })`). */
   socketMode: boolean;
   /** Every log line the bot wrote, raw, to check for leaked secrets. */
@@ -161,6 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let running: Running | undefined;
   let eventsUrl = "";
+  let metricsOrigin = "";
   let redis: Redis | undefined;
   const boot = async (role: Role) => {
     running = await start(loadConfig(env), {
@@ -170,6 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       httpLimits: options.http,
     });
     eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
+    metricsOrigin = `http://127.0.0.1:${running.metricsPort ?? running.port}`;
   };
   await boot(options.role ?? "all");
 
@@ -208,6 +212,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logs,
     get eventsUrl() {
       return eventsUrl;
+    },
+    get metricsOrigin() {
+      return metricsOrigin;
     },
     socketMode,
     async command(user, text, opts) {
