@@ -36,3 +36,27 @@ it("credentials are redacted wherever they travel: fields, messages, URLs", () =
   expect(lines.every((l) => JSON.parse(l).requestId === "req_abcdefghjk")).toBe(true);
   expect(redactSecrets("Basic dXNlcjpwYXNz")).toBe("[REDACTED]");
 });
+
+it("a password inside a URL (REDIS_URL, the embedded Redis's) never reaches a log line", () => {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: "debug",
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  logger.warn(
+    { url: "redis://:9f86d081884c7d659a2feaa0c55ad015@127.0.0.1:6379" },
+    "Redis at rediss://default:s3cr3t-Pa55@cache.example.com:6380/0 is unreachable",
+  );
+  const out = lines.join("");
+  expect(out).not.toContain("9f86d081884c7d659a2feaa0c55ad015");
+  expect(out).not.toContain("s3cr3t-Pa55");
+  // What is left still says where.
+  expect(out).toContain("redis://:[REDACTED]@127.0.0.1:6379");
+  expect(out).toContain("rediss://default:[REDACTED]@cache.example.com:6380/0");
+  expect(redactSecrets("https://example.com/a:b@c")).toBe("https://example.com/a:b@c");
+});
