@@ -191,7 +191,11 @@ const envSchema = z
       .string()
       .trim()
       .default("redis://127.0.0.1:6379")
-      .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+      .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://")
+      .refine(
+        (v) => !/^rediss?:\/\//.test(v) || URL.canParse(v),
+        "is not a valid URL: characters such as / ? # @ : % in a password must be percent-encoded",
+      ),
     REDIS_PREFIX: z
       .string()
       .trim()

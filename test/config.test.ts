@@ -110,6 +110,16 @@ describe("configuration", () => {
     ]);
   });
 
+  it("a REDIS_URL that does not parse is refused without printing it (it may hold a password)", () => {
+    const lines = problems({ ...GOOD, REDIS_URL: "redis://:s3cret/with#slash@redis:6379" });
+    expect(lines).toEqual([
+      "REDIS_URL is not a valid URL: characters such as / ? # @ : % in a password must be percent-encoded",
+    ]);
+    expect(loadConfig({ ...GOOD, REDIS_URL: "redis://:abc123@redis:6379" }).redis.url).toBe(
+      "redis://:abc123@redis:6379",
+    );
+  });
+
   it("reads durations", () => {
     expect(parseDuration("45s")).toBe(45_000);
     expect(parseDuration("1h30m")).toBe(5_400_000);
