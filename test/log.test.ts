@@ -2,7 +2,8 @@ import { Writable } from "node:stream";
 import { expect, it } from "vitest";
 import { createLogger, redactSecrets, withRequestId } from "../src/log.js";
 
-it("credentials are redacted wherever they travel: fields, messages, URLs", () => {
+/** A debug logger whose raw lines are kept in `lines`. */
+function capturing() {
   const lines: string[] = [];
   const logger = createLogger({
     level: "debug",
@@ -13,6 +14,11 @@ it("credentials are redacted wherever they travel: fields, messages, URLs", () =
       },
     }),
   });
+  return { logger, lines };
+}
+
+it("credentials are redacted wherever they travel: fields, messages, URLs", () => {
+  const { logger, lines } = capturing();
   const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
   withRequestId("req_abcdefghjk", () => {
     logger.info({ token: "xoxb-1-2-abc", headers: { authorization: `Bearer ${jwt}` } }, "call");
@@ -38,16 +44,7 @@ it("credentials are redacted wherever they travel: fields, messages, URLs", () =
 });
 
 it("a password inside a URL (REDIS_URL, the embedded Redis's) never reaches a log line", () => {
-  const lines: string[] = [];
-  const logger = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  });
+  const { logger, lines } = capturing();
   logger.warn(
     { url: "redis://:9f86d081884c7d659a2feaa0c55ad015@127.0.0.1:6379" },
     "Redis at rediss://default:s3cr3t-Pa55@cache.example.com:6380/0 is unreachable",

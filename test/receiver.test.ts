@@ -7,6 +7,14 @@ import { ACME, REQUESTER, SIGNING_SECRET, type Stack, startStack } from "./suppo
 const MiB = 1024 * 1024;
 const portOf = (s: Stack) => Number(new URL(s.eventsUrl).port);
 const head = (lines: string[]) => `${lines.join("\r\n")}\r\n\r\n`;
+/** The head of a POST to Slack's route; `framing` says how long the body is. */
+const slackPost = (framing: string) =>
+  head([
+    "POST /slack/events HTTP/1.1",
+    "Host: 127.0.0.1",
+    "Content-Type: application/json",
+    framing,
+  ]);
 
 let stack: Stack;
 beforeAll(async () => {
@@ -86,14 +94,7 @@ describe("Slack's requests in HTTP mode, through Bolt's receiver", () => {
 describe("bodies are capped at 1 MiB, before Bolt reads them", () => {
   it("a body declared bigger than 1 MiB gets 413 before it is sent, and the connection is closed", async () => {
     const { response } = await untilServerCloses(portOf(stack), (socket) => {
-      socket.write(
-        head([
-          "POST /slack/events HTTP/1.1",
-          "Host: 127.0.0.1",
-          "Content-Type: application/json",
-          `Content-Length: ${MiB + 1}`,
-        ]),
-      );
+      socket.write(slackPost(`Content-Length: ${MiB + 1}`));
       return undefined;
     });
     expect(statusOf(response)).toBe(413);
@@ -101,14 +102,7 @@ describe("bodies are capped at 1 MiB, before Bolt reads them", () => {
 
   it("a chunked body that grows past 1 MiB gets 413, however it is cut", async () => {
     const { response } = await untilServerCloses(portOf(stack), (socket) => {
-      socket.write(
-        head([
-          "POST /slack/events HTTP/1.1",
-          "Host: 127.0.0.1",
-          "Content-Type: application/json",
-          "Transfer-Encoding: chunked",
-        ]),
-      );
+      socket.write(slackPost("Transfer-Encoding: chunked"));
       const chunk = Buffer.alloc(64 * 1024, "a");
       for (let sent = 0; sent <= MiB; sent += chunk.length) {
         socket.write(`${chunk.length.toString(16)}\r\n`);
@@ -154,14 +148,7 @@ describe("requests that never finish are dropped (timeouts shortened for the tes
 
   it("a body sent a byte at a time is cut off at the request timeout with 408", async () => {
     const { response, closedAfterMs } = await untilServerCloses(portOf(slow), (socket) => {
-      socket.write(
-        head([
-          "POST /slack/events HTTP/1.1",
-          "Host: 127.0.0.1",
-          "Content-Type: application/json",
-          "Content-Length: 100000",
-        ]),
-      );
+      socket.write(slackPost("Content-Length: 100000"));
       return trickle(socket, 20);
     });
     expect(statusOf(response)).toBe(408);
