@@ -38,7 +38,9 @@ describe("configuration", () => {
       maxOpenRequestsPerUser: 5,
       allowedTeamIds: [],
       dryRun: false,
+      refusedAuditWindowMs: 10 * 60_000,
     });
+    expect(config.requestRetentionMs).toBe(90 * 24 * 3600_000);
   });
 
   it("names every missing or malformed variable, one line each", () => {

@@ -20,5 +20,7 @@ export interface BotDeps {
   outbox: Outbox;
   auditLog: AuditLog;
   logger: Logger;
+  /** The bot was invited back into the audit channel: held audit lines can go now. */
+  auditChannelJoined?: () => void;
   now?: () => number;
 }

@@ -89,8 +89,18 @@ export interface Stack {
     requestId: string,
     opts?: { team?: string; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
-  /** Clicks Deny, then submits the modal it opened with `reason`. */
-  deny(user: string, requestId: string, reason: string): Promise<SlackPostResult>;
+  /**
+   * Clicks Deny, then submits the modal it opened with `reason` (after `beforeSubmit`, if given:
+   * what happens while the approver types).
+   */
+  deny(
+    user: string,
+    requestId: string,
+    reason: string,
+    beforeSubmit?: () => Promise<void>,
+  ): Promise<SlackPostResult>;
+  /** Delivers an Events API event (`{type: "member_joined_channel", …}`) to the bot. */
+  event(event: Record<string, unknown>): Promise<SlackPostResult>;
   /** Opens the App Home tab as `user`; resolves with the view Slack was asked to publish. */
   openHome(user: string): Promise<{ blocks: unknown[] }>;
   /** Texts of the replies posted to a response URL. */
@@ -245,7 +255,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       return { status: res.status, responseUrl };
     },
-    async deny(user, requestId, reason) {
+    async deny(user, requestId, reason, beforeSubmit) {
       const opened = slack.callsTo("views.open").length;
       const click = await stack.click(user, "deny_request", requestId);
       expect(click.status).toBe(200);
@@ -253,6 +263,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         what: "the deny dialog",
       });
       const view = call.args.view as { callback_id: string; private_metadata: string };
+      await beforeSubmit?.();
       return deliver.submission({
         user_id: user,
         team_id: TEAM_ID,
@@ -260,6 +271,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         private_metadata: view.private_metadata,
         values: { deny_reason: { reason: { type: "plain_text_input", value: reason } } },
       });
+    },
+    event(event) {
+      return deliver.event({ team_id: TEAM_ID, event: event as EventInput["event"] });
     },
     async openHome(user) {
       const published = slack.callsTo("views.publish").length;
