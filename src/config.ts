@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /** Hosts for which plain http:// is allowed: local emulators and tests only. */
@@ -125,6 +126,32 @@ const positiveInt = (fallback: number) =>
     .positive("must be positive")
     .default(fallback);
 
+const portNumber = z.coerce
+  .number({ error: "must be a port number" })
+  .int("must be a port number")
+  .min(0, "must be a port number")
+  .max(65535, "must be a port number");
+
+/** Unset or empty: undefined. */
+const optionalPort = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+  portNumber.optional(),
+);
+
+/** An IP literal (0.0.0.0, ::) or a host name (localhost), as node's listen() takes it. */
+const listenAddress = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => v || undefined)
+  .refine(
+    (v) =>
+      v === undefined ||
+      isIP(v) !== 0 ||
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v),
+    "must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::",
+  );
+
 const envSchema = z
   .object({
     SLACK_BOT_TOKEN: required("the xoxb- bot token").regex(/^xoxb-/, "must start with xoxb-"),
@@ -166,18 +193,19 @@ const envSchema = z
       .string()
       .trim()
       .default("redis://127.0.0.1:6379")
-      .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+      .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://")
+      .refine(
+        (v) => !/^rediss?:\/\//.test(v) || URL.canParse(v),
+        "is not a valid URL: characters such as / ? # @ : % in a password must be percent-encoded",
+      ),
     REDIS_PREFIX: z
       .string()
       .trim()
       .default("promote-connection")
       .refine((v) => /^[A-Za-z0-9_.-]+$/.test(v), "may hold only letters, digits, _ . -"),
-    PORT: z.coerce
-      .number({ error: "must be a port number" })
-      .int()
-      .min(0, "must be a port number")
-      .max(65535, "must be a port number")
-      .default(3000),
+    PORT: portNumber.default(3000),
+    METRICS_PORT: optionalPort,
+    METRICS_HOST: listenAddress,
     LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
         error: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -185,6 +213,20 @@ const envSchema = z
       .default("info"),
   })
   .superRefine((env, ctx) => {
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["METRICS_PORT"],
+        message: `must differ from PORT (${env.PORT}): it is what keeps /metrics and /readyz off Slack's port`,
+      });
+    }
+    if (env.METRICS_HOST !== undefined && env.METRICS_PORT === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["METRICS_HOST"],
+        message: "has no effect without METRICS_PORT: set METRICS_PORT too, or remove METRICS_HOST",
+      });
+    }
     if (!env.APPROVER_USERGROUP_ID && env.APPROVER_USER_IDS.length > 0) {
       // The requester never approves their own request, so a quorum needs that many others.
       const others = env.APPROVER_USER_IDS.length;
@@ -234,7 +276,10 @@ export interface Config {
     timeoutMs: number;
   };
   redis: { url: string; prefix: string };
+  /** HTTP port: Slack's requests (HTTP mode) and /healthz; /readyz and /metrics too unless below. */
   port: number;
+  /** Set from METRICS_PORT: /metrics and /readyz are served here only (with /healthz). */
+  metricsListen: { port: number; host: string } | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -339,6 +384,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     port: e.PORT,
+    metricsListen:
+      e.METRICS_PORT === undefined
+        ? undefined
+        : { port: e.METRICS_PORT, host: e.METRICS_HOST ?? "127.0.0.1" },
     logLevel: e.LOG_LEVEL,
   };
 }

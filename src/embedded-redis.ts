@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import {
   accessSync,
+  chmodSync,
   closeSync,
   constants,
   mkdirSync,
@@ -28,7 +30,7 @@ export interface EmbeddedRedisOptions {
 }
 
 export interface EmbeddedRedis {
-  /** redis://127.0.0.1:PORT */
+  /** redis://:PASSWORD@127.0.0.1:PORT, the password generated at start: never print it. */
   url: string;
   /** Sends SIGTERM (Redis flushes the AOF and exits) and resolves once the process is gone. */
   stop(): Promise<void>;
@@ -92,7 +94,12 @@ function isAlive(pid: number): boolean {
 interface LockContent {
   pid: number;
   port?: number;
+  /** With the password: the lock file is readable by its owner only. */
+  url?: string;
 }
+
+/** Where the embedded Redis listens, fit to print: without the password. */
+const printable = (port: number) => `redis://127.0.0.1:${port}`;
 
 /**
  * Two redis-servers appending to one AOF directory corrupt it, e.g. `npm start -- --role bot`
@@ -102,7 +109,7 @@ interface LockContent {
 function acquireLock(lockPath: string, dataDir: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lockPath, "wx");
+      const fd = openSync(lockPath, "wx", 0o600);
       writeSync(fd, JSON.stringify({ pid: process.pid } satisfies LockContent));
       closeSync(fd);
       return;
@@ -116,8 +123,9 @@ function acquireLock(lockPath: string, dataDir: string): void {
       holder = undefined;
     }
     if (holder && Number.isInteger(holder.pid) && isAlive(holder.pid)) {
-      const where = holder.port ? ` at redis://127.0.0.1:${holder.port}` : "";
-      const share = holder.port ? `set REDIS_URL=redis://127.0.0.1:${holder.port} to share it` : "";
+      const where = holder.port ? ` at ${printable(holder.port)}` : "";
+      // The URL carries the password, so it is pointed at, never printed.
+      const share = holder.url ? `to share it, set REDIS_URL to the "url" in ${lockPath}` : "";
       throw new Error(
         `another embedded Redis (pid ${holder.pid}) is already using ${dataDir}${where}; ` +
           `${share ? `${share}, or ` : ""}stop that process first`,
@@ -193,8 +201,19 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Runs a private redis-server for `npm start` when REDIS_URL is not set: loopback only, data
- * in an append-only file under `dataDir` (fsync every second), no eviction, so requests and
+ * The settings redis-server reads from its standard input: the password never appears among its
+ * arguments, which any local user can read with `ps`. Redis's own process title is off, so `ps`
+ * shows the real arguments rather than a title written over them.
+ */
+function secretConfig(password: string): string {
+  return `requirepass ${password}\nset-proc-title no\n`;
+}
+
+/**
+ * Runs a private redis-server for `npm start` when REDIS_URL is not set: loopback only, a
+ * password generated at each start (anything else on the machine, a browser tricked into
+ * talking to 127.0.0.1 included, is refused), data in an append-only file under `dataDir`
+ * (fsync every second, the directory readable by its owner only), no eviction, so requests and
  * queued promotions survive a restart as they would on a real Redis.
  */
 export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
@@ -204,7 +223,9 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   if (!executable) throw new RedisServerNotFoundError(bin);
 
   const dataDir = resolve(opts.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Made before this rule, or by someone else's umask: the data is nobody else's to read.
+  chmodSync(dataDir, 0o700);
   const lockPath = join(dataDir, LOCK_FILE);
   acquireLock(lockPath, dataDir);
 
@@ -213,9 +234,12 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     // on a fresh port, unless the caller asked for this one.
     for (let attempt = 1; ; attempt++) {
       const port = opts.port ?? (await pickPort());
+      const password = randomBytes(32).toString("hex");
       const child = spawn(
         executable,
         [
+          // "-": the rest of the configuration comes on standard input.
+          "-",
           "--port",
           String(port),
           "--bind",
@@ -233,8 +257,11 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
         ],
         // Own process group: Ctrl-C in a terminal reaches node, which drains its work before
         // stopping Redis, instead of reaching both at once.
-        { stdio: ["ignore", "pipe", "pipe"], detached: true },
+        { stdio: ["pipe", "pipe", "pipe"], detached: true },
       );
+      // A redis-server that exits at once closes its end first; waitForReady reports why.
+      child.stdin?.on("error", () => {});
+      child.stdin?.end(secretConfig(password));
       const output = outputTail(child, logger);
       try {
         await waitForReady(child, output, opts.readyTimeoutMs ?? 10_000);
@@ -248,7 +275,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
         }
         throw err;
       }
-      return running(child, port, dataDir, lockPath, logger);
+      return running(child, { port, password }, dataDir, lockPath, logger);
     }
   } catch (err) {
     rmSync(lockPath, { force: true });
@@ -258,13 +285,18 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
 
 function running(
   child: ChildProcess,
-  port: number,
+  { port, password }: { port: number; password: string },
   dataDir: string,
   lockPath: string,
   logger: Logger,
 ): EmbeddedRedis {
-  const url = `redis://127.0.0.1:${port}`;
-  writeFileSync(lockPath, JSON.stringify({ pid: child.pid ?? process.pid, port }));
+  const url = printable(port);
+  const lock: LockContent = {
+    pid: child.pid ?? process.pid,
+    port,
+    url: `redis://:${password}@127.0.0.1:${port}`,
+  };
+  writeFileSync(lockPath, JSON.stringify(lock), { mode: 0o600 });
 
   let stopping = false;
   // If node exits without stop() (an uncaught error, process.exit elsewhere), Redis still gets
@@ -283,11 +315,14 @@ function running(
     }
   });
 
-  logger.info({ dataDir }, `started embedded Redis at ${url} (data in ${dataDir})`);
+  logger.info(
+    { dataDir },
+    `started embedded Redis at ${url} (password required; data in ${dataDir})`,
+  );
 
   let stopped: Promise<void> | undefined;
   return {
-    url,
+    url: lock.url as string,
     stop() {
       stopped ??= (async () => {
         stopping = true;

@@ -15,9 +15,16 @@ const SECRET_PATTERNS: RegExp[] = [
   /https:\/\/hooks\.slack\.com\/[^\s"']+/g,
 ];
 
+/**
+ * The password of `scheme://user:password@host` (REDIS_URL, for one); the rest still says where.
+ * One already masked (`***`, the doctor's way) and the placeholder of help texts
+ * (`redis://user:password@host`) are left as they are.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)(?!\*+@|password@)[^\s/?#@]+@/gi;
+
 /** Replaces anything that looks like a credential with [REDACTED]. */
 export function redactSecrets(text: string): string {
-  let out = text;
+  let out = text.replace(URL_PASSWORD, "$1[REDACTED]@");
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (match, key?: string) =>
       typeof key === "string" && match.includes("=") ? `${key}=[REDACTED]` : "[REDACTED]",

@@ -84,6 +84,44 @@ describe("configuration", () => {
     );
   });
 
+  it("serves /metrics and /readyz on an address of their own only when METRICS_PORT is set", () => {
+    expect(loadConfig(GOOD).metricsListen).toBeUndefined();
+    // Loopback unless told otherwise: the point is that they are not public.
+    expect(loadConfig({ ...GOOD, METRICS_PORT: "9464" }).metricsListen).toEqual({
+      port: 9464,
+      host: "127.0.0.1",
+    });
+    expect(
+      loadConfig({ ...GOOD, METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0" }).metricsListen,
+    ).toEqual({ port: 9464, host: "0.0.0.0" });
+    expect(
+      loadConfig({ ...GOOD, METRICS_PORT: "9464", METRICS_HOST: "::" }).metricsListen?.host,
+    ).toBe("::");
+
+    expect(problems({ ...GOOD, METRICS_PORT: "metrics" })).toEqual([
+      "METRICS_PORT must be a port number",
+    ]);
+    expect(problems({ ...GOOD, PORT: "8080", METRICS_PORT: "8080" })).toEqual([
+      "METRICS_PORT must differ from PORT (8080): it is what keeps /metrics and /readyz off Slack's port",
+    ]);
+    expect(problems({ ...GOOD, METRICS_HOST: "0.0.0.0" })).toEqual([
+      "METRICS_HOST has no effect without METRICS_PORT: set METRICS_PORT too, or remove METRICS_HOST",
+    ]);
+    expect(problems({ ...GOOD, METRICS_PORT: "9464", METRICS_HOST: "http://10.0.0.1/" })).toEqual([
+      "METRICS_HOST must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::",
+    ]);
+  });
+
+  it("a REDIS_URL that does not parse is refused without printing it (it may hold a password)", () => {
+    const lines = problems({ ...GOOD, REDIS_URL: "redis://:s3cret/with#slash@redis:6379" });
+    expect(lines).toEqual([
+      "REDIS_URL is not a valid URL: characters such as / ? # @ : % in a password must be percent-encoded",
+    ]);
+    expect(loadConfig({ ...GOOD, REDIS_URL: "redis://:abc123@redis:6379" }).redis.url).toBe(
+      "redis://:abc123@redis:6379",
+    );
+  });
+
   it("reads durations", () => {
     expect(parseDuration("45s")).toBe(45_000);
     expect(parseDuration("1h30m")).toBe(5_400_000);

@@ -30,6 +30,9 @@ interface Compose {
 
 const compose = parseYaml(read("docker-compose.yml")) as Compose;
 
+/** What bot and worker get as REDIS_URL: compose puts .env's REDIS_PASSWORD in it. */
+const REDIS_URL_IN_COMPOSE = `redis://:\${REDIS_PASSWORD}@redis:6379`;
+
 function service(name: string): ComposeService {
   const s = compose.services[name];
   if (!s) throw new Error(`docker-compose.yml has no service "${name}"`);
@@ -94,10 +97,23 @@ describe("docker-compose.yml", () => {
     // A named volume (declared below), not a host path.
     expect(source).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/);
     expect(Object.keys(compose.volumes ?? {})).toContain(source);
+  });
 
-    expect(words(redis.healthcheck?.test as string[] | string)).toEqual(
-      expect.arrayContaining(["redis-cli", "ping"]),
-    );
+  it("runs Redis with a password from .env: compose refuses to start without one", () => {
+    const redis = service("redis");
+    const command = words(redis.command);
+    // ${VAR:?message} makes compose stop with the message when VAR is unset or empty.
+    expect(flagValue(command, "--requirepass")).toMatch(/^\$\{REDIS_PASSWORD:\?[^}]+\}$/);
+    // Reachable only by the services beside it, never published on the host.
+    expect(redis.ports ?? []).toEqual([]);
+  });
+
+  it("health-checks Redis with the password, and only PONG counts (redis-cli exits 0 on NOAUTH)", () => {
+    const redis = service("redis");
+    expect(environment(redis).REDISCLI_AUTH).toMatch(/^\$\{REDIS_PASSWORD(:\?[^}]+)?\}$/);
+    const test = words(redis.healthcheck?.test as string[] | string);
+    expect(test[0]).toBe("CMD-SHELL");
+    expect(test.slice(1).join(" ")).toMatch(/^redis-cli ping \| grep -q PONG$/);
   });
 
   it("runs the bot from this repo's Dockerfile, configured from .env, on port 3000", () => {
@@ -105,8 +121,12 @@ describe("docker-compose.yml", () => {
     expect(buildsFromDockerfile(bot)).toBe(true);
     expect(bot.command).toEqual(["node", "dist/main.js", "--role", "bot"]);
     expect(envFiles(bot)).toContain(".env");
-    expect(environment(bot).REDIS_URL).toBe("redis://redis:6379");
-    expect((bot.ports ?? []).map(String)).toContain("3000:3000");
+    expect(environment(bot).REDIS_URL).toBe(REDIS_URL_IN_COMPOSE);
+    // Only Slack's port is published; /metrics and /readyz are on METRICS_PORT, inside the
+    // compose network (a scraper beside it reaches bot:9464), never on the host.
+    expect((bot.ports ?? []).map(String)).toEqual(["3000:3000"]);
+    expect(environment(bot).METRICS_PORT).toBe("9464");
+    expect(environment(bot).METRICS_HOST).toBe("0.0.0.0");
     expect(dependsOnHealthy(bot, "redis")).toBe(true);
     expect(bot.restart).toBe("unless-stopped");
     // The process drains in-flight work on SIGTERM; Docker's default 10 s would cut it short.
@@ -118,7 +138,8 @@ describe("docker-compose.yml", () => {
     expect(buildsFromDockerfile(worker)).toBe(true);
     expect(worker.command).toEqual(["node", "dist/main.js", "--role", "worker"]);
     expect(envFiles(worker)).toContain(".env");
-    expect(environment(worker).REDIS_URL).toBe("redis://redis:6379");
+    expect(environment(worker).REDIS_URL).toBe(REDIS_URL_IN_COMPOSE);
+    expect(environment(worker).METRICS_PORT).toBe("9464");
     expect(dependsOnHealthy(worker, "redis")).toBe(true);
     expect(worker.restart).toBe("unless-stopped");
     expect(worker.stop_grace_period).toBe("30s");
@@ -306,6 +327,12 @@ function exampleVariables(): string[] {
   );
 }
 
+/** Variables docker-compose.yml interpolates (`${NAME}`, `${NAME:?message}`) from .env. */
+function composeVariables(): string[] {
+  const names = [...read("docker-compose.yml").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)];
+  return [...new Set(names.map((m) => m[1] as string))];
+}
+
 /** Variables read straight from process.env anywhere under src/ (ROLE, for example). */
 function processEnvReads(dir = join(root, "src")): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -332,8 +359,14 @@ describe(".env.example", () => {
     ).toEqual([]);
   });
 
-  it("lists nothing the code does not read", () => {
-    const known = new Set([...configVariables(), ...processEnvReads()]);
+  it("lists nothing that neither the code nor docker-compose.yml reads", () => {
+    const known = new Set([...configVariables(), ...processEnvReads(), ...composeVariables()]);
     expect(exampleVariables().filter((v) => !known.has(v))).toEqual([]);
+  });
+
+  it("lists every variable docker-compose.yml takes from .env", () => {
+    const listed = new Set(exampleVariables());
+    expect(composeVariables()).toContain("REDIS_PASSWORD");
+    expect(composeVariables().filter((v) => !listed.has(v))).toEqual([]);
   });
 });

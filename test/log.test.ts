@@ -2,7 +2,8 @@ import { Writable } from "node:stream";
 import { expect, it } from "vitest";
 import { createLogger, redactSecrets, withRequestId } from "../src/log.js";
 
-it("credentials are redacted wherever they travel: fields, messages, URLs", () => {
+/** A debug logger whose raw lines are kept in `lines`. */
+function capturing() {
   const lines: string[] = [];
   const logger = createLogger({
     level: "debug",
@@ -13,6 +14,11 @@ it("credentials are redacted wherever they travel: fields, messages, URLs", () =
       },
     }),
   });
+  return { logger, lines };
+}
+
+it("credentials are redacted wherever they travel: fields, messages, URLs", () => {
+  const { logger, lines } = capturing();
   const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
   withRequestId("req_abcdefghjk", () => {
     logger.info({ token: "xoxb-1-2-abc", headers: { authorization: `Bearer ${jwt}` } }, "call");
@@ -35,4 +41,19 @@ it("credentials are redacted wherever they travel: fields, messages, URLs", () =
   expect(out).toContain("[REDACTED]");
   expect(lines.every((l) => JSON.parse(l).requestId === "req_abcdefghjk")).toBe(true);
   expect(redactSecrets("Basic dXNlcjpwYXNz")).toBe("[REDACTED]");
+});
+
+it("a password inside a URL (REDIS_URL, the embedded Redis's) never reaches a log line", () => {
+  const { logger, lines } = capturing();
+  logger.warn(
+    { url: "redis://:9f86d081884c7d659a2feaa0c55ad015@127.0.0.1:6379" },
+    "Redis at rediss://default:s3cr3t-Pa55@cache.example.com:6380/0 is unreachable",
+  );
+  const out = lines.join("");
+  expect(out).not.toContain("9f86d081884c7d659a2feaa0c55ad015");
+  expect(out).not.toContain("s3cr3t-Pa55");
+  // What is left still says where.
+  expect(out).toContain("redis://:[REDACTED]@127.0.0.1:6379");
+  expect(out).toContain("rediss://default:[REDACTED]@cache.example.com:6380/0");
+  expect(redactSecrets("https://example.com/a:b@c")).toBe("https://example.com/a:b@c");
 });

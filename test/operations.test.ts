@@ -66,6 +66,58 @@ describe("health and metrics", () => {
     expect(JSON.parse(ready.body)).toMatchObject({ checks: { redis: "failing" } });
     expect((await get(`${base(stack)}/healthz`)).status).toBe(200);
   });
+
+  it("ten /readyz probes at once, while Slack is slow, make one auth.test call between them", async () => {
+    stack = await startStack();
+    const s = stack;
+    // Bolt's own auth.test at start-up is not a readiness check: no answer is cached yet.
+    const before = s.slack.callsTo("auth.test").length;
+    const release = s.slack.holdCalls("auth.test");
+    const probes = await Promise.all(Array.from({ length: 10 }, () => get(`${base(s)}/readyz`)));
+    // Every probe waited its 2 s on the same unanswered call, then said Slack is failing.
+    expect(probes.map((p) => p.status)).toEqual(Array(10).fill(503));
+    expect(probes.map((p) => JSON.parse(p.body).checks.slack)).toEqual(Array(10).fill("failing"));
+    expect(s.slack.callsTo("auth.test").length - before).toBe(1);
+
+    // Once Slack answers that call, the next probe is ready on its answer, without asking again.
+    release();
+    expect((await get(`${base(s)}/readyz`)).status).toBe(200);
+    expect(s.slack.callsTo("auth.test").length - before).toBe(1);
+  });
+});
+
+describe("METRICS_PORT keeps /metrics and /readyz off Slack's port", () => {
+  it("they answer only on METRICS_PORT (loopback by default); Slack's port keeps /slack/events and /healthz", async () => {
+    stack = await startStack({ env: { METRICS_PORT: "0" } });
+    const s = stack;
+    const slackPort = base(s);
+    const ops = s.metricsOrigin;
+    expect(ops).not.toBe(slackPort);
+
+    expect((await get(`${slackPort}/metrics`)).status).toBe(404);
+    expect((await get(`${slackPort}/readyz`)).status).toBe(404);
+    // The image's HEALTHCHECK and a load balancer in front of Slack's port still see it alive.
+    expect((await get(`${slackPort}/healthz`)).status).toBe(200);
+    expect((await s.command(REQUESTER, "help")).status).toBe(200);
+
+    const metrics = await get(`${ops}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/promote_connection_process_resident_memory_bytes/);
+    expect(JSON.parse((await get(`${ops}/readyz`)).body)).toMatchObject({
+      checks: { redis: "ok", slack: "ok" },
+    });
+    expect((await get(`${ops}/healthz`)).status).toBe(200);
+    // And Slack's route is not served on the metrics port.
+    const post = await request(`${ops}/slack/events`, { method: "POST", body: "{}" });
+    expect(post.statusCode).toBe(404);
+    await post.body.dump();
+
+    // Nothing set METRICS_HOST: the metrics port listens on loopback only.
+    const started = s.logs
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === "promote-connection started");
+    expect(started.metrics).toBe(`127.0.0.1:${new URL(ops).port}`);
+  });
 });
 
 describe("shutting down", () => {

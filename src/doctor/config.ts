@@ -37,6 +37,9 @@ export function checkConfig(env: NodeJS.ProcessEnv): {
 
 function describeConfig(config: Config): string {
   const mode = config.slack.appToken ? "Socket Mode" : `HTTP mode on port ${config.port}`;
+  const listen = config.metricsListen;
+  const host = listen?.host.includes(":") ? `[${listen.host}]` : listen?.host;
+  const metrics = listen ? `; /metrics and /readyz on ${host}:${listen.port}` : "";
   const { userIds, usergroupId } = config.approvers;
   const approvers = [
     userIds.length > 0 ? `${userIds.length} ${userIds.length === 1 ? "user" : "users"}` : "",
@@ -44,5 +47,5 @@ function describeConfig(config: Config): string {
   ]
     .filter(Boolean)
     .join(" and ");
-  return `valid (${mode}; approvers: ${approvers})`;
+  return `valid (${mode}${metrics}; approvers: ${approvers})`;
 }

@@ -1,10 +1,11 @@
-import type { Server } from "node:http";
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
 import type { Config } from "../config.js";
-import { closeServer, serverPort, startHealthServer } from "../http/health-server.js";
+import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
+import type { HttpLimits } from "../http/limits.js";
+import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
 import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.js";
@@ -24,6 +25,8 @@ export type Role = "bot" | "worker" | "all";
 export interface Running {
   /** The port the HTTP server listens on (health routes, and Slack in HTTP mode). */
   port: number;
+  /** METRICS_PORT's server's port (/metrics, /readyz), when it is set. */
+  metricsPort?: number;
   /** Stops taking work, lets in-flight jobs finish (bounded), closes connections. */
   stop(): Promise<void>;
 }
@@ -33,6 +36,8 @@ export interface StartOptions {
   logger: Logger;
   /** Listen address; 0.0.0.0 in containers, 127.0.0.1 in tests. */
   host?: string;
+  /** The HTTP server's body cap and timeouts: HTTP_LIMITS unless a test shortens them. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 /** The Management API client: one pooled transport, a cached token, paced calls. */
@@ -177,16 +182,13 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       httpListener = bot.httpListener;
       await bot.start();
       shutdown.add("slack bot", () => bot.stop());
-      // Probes may come every few seconds; auth.test is rate-limited, so a good answer is kept
-      // for 30 s (a failing one is asked again next time).
-      let slackOkAt = 0;
-      slackReady = async () => {
-        if (!bot.connected()) return false;
-        if (Date.now() - slackOkAt < 30_000) return true;
-        const ok = (await bot.app.client.auth.test()).ok === true;
-        if (ok) slackOkAt = Date.now();
-        return ok;
-      };
+      // Probes may come every few seconds, several at once; auth.test is rate-limited, so they
+      // share one call in flight, and a good answer is kept for 30 s.
+      const askSlack = sharedCheck(
+        async () => (await bot.app.client.auth.test()).ok === true,
+        30_000,
+      );
+      slackReady = async () => bot.connected() && (await askSlack());
     }
 
     if (runsWorker) {
@@ -203,22 +205,35 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       () => (client.status === "ready" ? 20_000 : 2_000),
     );
 
-    const server: Server = await startHealthServer({
+    const servers = await startHttpServers({
       port: config.port,
       host: options.host,
+      metricsListen: config.metricsListen,
       metrics,
       slackListener: httpListener,
+      limits: options.httpLimits,
       readinessChecks: {
         redis: async () => (await client.ping()) === "PONG",
         ...(runsBot ? { slack: slackReady } : {}),
       },
     });
-    shutdown.add("http server", () => closeServer(server));
+    const { main, metrics: metricsServer } = servers;
+    shutdown.add("http server", () => closeServer(main));
+    if (metricsServer) shutdown.add("metrics server", () => closeServer(metricsServer));
     logger.info(
-      { role, port: serverPort(server), mode: config.slack.appToken ? "socket" : "http" },
+      {
+        role,
+        port: serverPort(main),
+        ...(metricsServer ? { metrics: serverAddress(metricsServer) } : {}),
+        mode: config.slack.appToken ? "socket" : "http",
+      },
       "promote-connection started",
     );
-    return { port: serverPort(server), stop };
+    return {
+      port: serverPort(main),
+      ...(metricsServer ? { metricsPort: serverPort(metricsServer) } : {}),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import type { HttpLimits } from "../../src/http/limits.js";
 import { createLogger } from "../../src/log.js";
 import { type ChangeRequest, FINAL_STATES, OPEN_STATES } from "../../src/requests/model.js";
 import { RequestStore } from "../../src/requests/store.js";
@@ -63,6 +64,8 @@ export interface Stack {
   env: Record<string, string>;
   /** POST /slack/events on the bot's PORT (HTTP mode); its origin serves /healthz in both modes. */
   eventsUrl: string;
+  /** The origin serving /metrics and /readyz: METRICS_PORT's when set, else the same as eventsUrl's. */
+  metricsOrigin: string;
   /** Whether the bot runs in Socket Mode (`startStack({ socketMode: true })`). */
   socketMode: boolean;
   /** Every log line the bot wrote, raw, to check for leaked secrets. */
@@ -125,6 +128,8 @@ export interface StackOptions {
    * (both still overridable through `env`); the helpers talk to the bot over the socket.
    */
   socketMode?: boolean;
+  /** The HTTP server's limits, e.g. timeouts short enough for a test to wait them out. */
+  http?: Partial<HttpLimits>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -168,10 +173,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let running: Running | undefined;
   let eventsUrl = "";
+  let metricsOrigin = "";
   let redis: Redis | undefined;
   const boot = async (role: Role) => {
-    running = await start(loadConfig(env), { role, logger, host: "127.0.0.1" });
+    running = await start(loadConfig(env), {
+      role,
+      logger,
+      host: "127.0.0.1",
+      httpLimits: options.http,
+    });
     eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
+    metricsOrigin = `http://127.0.0.1:${running.metricsPort ?? running.port}`;
   };
   await boot(options.role ?? "all");
 
@@ -210,6 +222,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logs,
     get eventsUrl() {
       return eventsUrl;
+    },
+    get metricsOrigin() {
+      return metricsOrigin;
     },
     socketMode,
     async command(user, text, opts) {

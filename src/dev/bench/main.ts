@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { Queue } from "bullmq";
 import { AUDIT_QUEUE, CHANGE_QUEUE, createRedis, OUTBOX_QUEUE } from "../../jobs/queues.js";
+import { redactSecrets } from "../../log.js";
 import { RequestStore } from "../../requests/store.js";
 import { ChildGroup, DIST_MAIN } from "../harness/children.js";
 import { Cleanup, exitOnDeadlineOrSignal } from "../harness/cleanup.js";
@@ -102,13 +103,13 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
     await redis.ping();
   } catch (err) {
     throw new Error(
-      `Redis at ${redisUrl} does not answer (${redisError || (err as Error).message})`,
+      `Redis at ${redactSecrets(redisUrl)} does not answer (${redisError || (err as Error).message})`,
     );
   }
   console.log(
     dataDir
-      ? `Redis: a throwaway redis-server at ${redisUrl} (appendonly, fsync every second)\n`
-      : `Redis: ${redisUrl} (REDIS_URL), keys under ${prefix}: removed afterwards\n`,
+      ? `Redis: a throwaway redis-server at ${redactSecrets(redisUrl)} (appendonly, fsync every second)\n`
+      : `Redis: ${redactSecrets(redisUrl)} (REDIS_URL), keys under ${prefix}: removed afterwards\n`,
   );
   const queues = [CHANGE_QUEUE, OUTBOX_QUEUE, AUDIT_QUEUE].map((name) => {
     const queue = new Queue(name, { connection: redis, prefix });

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../config.js";
-import { createLogger } from "../../log.js";
+import { createLogger, redactSecrets } from "../../log.js";
 import { start } from "../../runtime/index.js";
 import { startAuth0Emulator } from "../emulators/auth0/index.js";
 import { startSlackEmulator } from "../emulators/slack/index.js";
@@ -75,8 +75,8 @@ async function run(cleanup: Cleanup, logs: string[]): Promise<void> {
 
   say(
     redis.dataDir
-      ? `Redis: a throwaway redis-server at ${redis.url}, data in ${redis.dataDir} (removed at the end).`
-      : `Redis: ${redis.url} (REDIS_URL), keys under "${prefix}:" (removed at the end).`,
+      ? `Redis: a throwaway redis-server at ${redactSecrets(redis.url)}, data in ${redis.dataDir} (removed at the end).`
+      : `Redis: ${redactSecrets(redis.url)} (REDIS_URL), keys under "${prefix}:" (removed at the end).`,
   );
   say(`The bot listens on ${eventsUrl}; the people below reach it with Slack-signed requests.`);
   say();

@@ -29,6 +29,23 @@ export async function startSlackEmulator(
 
   const calls: SlackCall[] = [];
   const faults = new FaultQueue<PendingSlackFault>();
+  /** Methods whose calls wait, unanswered, for their release (`holdCalls`). */
+  const holds = new Map<string, { released: Promise<void>; release: () => void }>();
+  const holdCalls = (method: string) => {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    holds.set(method, { released, release });
+    return () => {
+      if (holds.get(method)?.released === released) holds.delete(method);
+      release();
+    };
+  };
+  const releaseAll = () => {
+    for (const { release } of holds.values()) release();
+    holds.clear();
+  };
   const workspace = createWorkspace({
     botUserId,
     botId,
@@ -49,6 +66,7 @@ export async function startSlackEmulator(
     appToken,
     calls,
     faults,
+    hold: (method) => holds.get(method)?.released,
     methods: {
       ...workspace.methods,
       "apps.connections.open": () => ({ url: socket.openTicket() }),
@@ -93,6 +111,7 @@ export async function startSlackEmulator(
     setUsergroup: workspace.setUsergroup,
     setChannelMembership: workspace.setChannelMembership,
     failNext: (method, fault) => faults.add({ method, fault }, fault.times ?? 1),
+    holdCalls,
     waitFor: (predicate, opts = {}) =>
       // Any truthy value ends the wait (0 and "" do not, unlike pollUntil's own rule).
       pollUntil(() => predicate() || undefined, {
@@ -114,9 +133,11 @@ export async function startSlackEmulator(
       responses.length = 0;
       workspace.reset();
       faults.clear();
+      releaseAll();
       socket.reset();
     },
     close: async () => {
+      releaseAll();
       await socket.close();
       await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

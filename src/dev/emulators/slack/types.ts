@@ -129,6 +129,11 @@ export interface SlackEmulator {
    */
   failNext(method: string, fault: SlackFault): void;
   /**
+   * Leave every call of `method` unanswered (each is recorded as it arrives) until the returned
+   * function is called; then they are all answered as usual. `reset()` and `close()` release too.
+   */
+  holdCalls(method: string): () => void;
+  /**
    * Poll (every ~10 ms) until predicate returns a truthy value, or throw after timeoutMs
    * (default 5000) with a message listing the calls seen so far.
    */

@@ -97,6 +97,8 @@ export interface WebApiOptions {
   /** Where every call is recorded, in arrival order. */
   calls: SlackCall[];
   faults: FaultQueue<PendingSlackFault>;
+  /** Resolves when a call of `method` may be answered; undefined when it is not held. */
+  hold?: (method: string) => Promise<void> | undefined;
 }
 
 /** Answers one `/api/<method>` request. */
@@ -113,6 +115,8 @@ export function webApiHandler(
     const token = headerToken || formToken;
     const call: SlackCall = { method, args, token, at: Date.now() };
     calls.push(call);
+    await options.hold?.(method);
+    if (res.destroyed) return;
 
     const fault = faults.take((f) => f.method === method)?.fault;
     if (fault) {
