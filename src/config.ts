@@ -72,6 +72,38 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** How many commands and clicks one person may send per window. */
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/** A rate such as `20/1m` (20 a minute) or `5/10s`. */
+export function parseRate(text: string): RateLimit | undefined {
+  const match = /^(\d+)\s*\/\s*(\S+)$/.exec(text.trim());
+  const limit = Number(match?.[1]);
+  const windowMs = match?.[2] ? parseDuration(match[2]) : undefined;
+  if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === undefined) return undefined;
+  return { limit, windowMs };
+}
+
+const rate = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const parsed = parseRate(v);
+      if (parsed === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a count per duration such as 20/1m or 5/10s, not "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
 const boolean = (fallback: boolean) =>
   z
     .string()
@@ -151,6 +183,7 @@ const envSchema = z
     REQUIRED_APPROVALS: positiveInt(1),
     REQUEST_TTL: duration("24h"),
     MAX_OPEN_REQUESTS_PER_USER: positiveInt(5),
+    USER_RATE_LIMIT: rate("20/1m"),
     ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
     DRY_RUN: boolean(false),
     AUDIT_RETENTION: positiveInt(10_000),
@@ -212,6 +245,8 @@ export interface Config {
     requiredApprovals: number;
     requestTtlMs: number;
     maxOpenRequestsPerUser: number;
+    /** Commands and clicks one person may send per window, counted in Redis by every replica. */
+    userRateLimit: RateLimit;
     /** Workspaces (T…) and enterprises (E…) whose people may use the bot; empty means any. */
     allowedTeamIds: string[];
     dryRun: boolean;
@@ -300,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requiredApprovals: e.REQUIRED_APPROVALS,
       requestTtlMs: e.REQUEST_TTL,
       maxOpenRequestsPerUser: e.MAX_OPEN_REQUESTS_PER_USER,
+      userRateLimit: e.USER_RATE_LIMIT,
       allowedTeamIds: e.ALLOWED_TEAM_IDS,
       dryRun: e.DRY_RUN,
     },

@@ -4,6 +4,7 @@ import {
   APPROVER,
   APPROVER_2,
   ask,
+  BYSTANDER,
   expectNothingRequested,
   REQUESTER,
   type Stack,
@@ -40,6 +41,60 @@ async function barrier(s: Stack, user = APPROVER_2): Promise<void> {
 }
 
 const FOREIGN_TEAM = "T0FOREIGN1";
+
+describe("per-person rate limit", () => {
+  it("commands and clicks over USER_RATE_LIMIT are refused in words, shared through Redis, and change nothing", async () => {
+    await boot({ env: { USER_RATE_LIMIT: "3/1m" } });
+    const requestId = await ask(stack, ACME.id);
+    for (const text of ["help", "list"]) await stack.command(REQUESTER, text);
+    const auth0Calls = stack.auth0.apiRequests().length;
+
+    const over = await stack.command(REQUESTER, `promote ${ACME.name}`);
+    expect(over.ack).toMatch(/Too many commands and clicks/);
+    expect(over.ack).toMatch(/at most 3 a minute/);
+    expect(over.ack).toMatch(/try again in \d+ s/i);
+
+    // The count lives in Redis: a restarted bot (or another replica) still refuses.
+    await stack.restart();
+    const afterRestart = await stack.command(REQUESTER, "help");
+    expect(afterRestart.ack).toMatch(/Too many commands and clicks/);
+
+    // Clicks count too: an approver who has used up the limit cannot approve.
+    for (const text of ["help", "help", "help"]) await stack.command(APPROVER, text);
+    const click = await stack.click(APPROVER, "approve_request", requestId);
+    await stack.waitForReply(click.responseUrl, /Too many commands and clicks/);
+    const homeClick = await stack.click(APPROVER, "approve_request", requestId, {
+      surface: "home",
+    });
+    expect(homeClick.status).toBe(200);
+
+    // Others are not held back by them.
+    await barrier(stack);
+    // One direct message for the first refused App Home click of a window, not one per click.
+    expect(stack.slack.messages(APPROVER).filter((m) => /Too many/.test(m.text ?? ""))).toEqual([]);
+    // The barrier's own lookup is the only Management API call since.
+    expect(stack.auth0.apiRequests()).toHaveLength(auth0Calls + 1);
+    expect(stack.auth0.apiRequests("PATCH")).toHaveLength(0);
+    expect(await stack.storedRequests()).toMatchObject([
+      { id: requestId, state: "PENDING", approvals: [] },
+    ]);
+    expect(stack.replies(over.responseUrl)).toEqual([]);
+  });
+
+  it("the count starts again once the window has passed", async () => {
+    await boot({ env: { USER_RATE_LIMIT: "1/1s" } });
+    expect((await stack.command(BYSTANDER, "help")).ack).toContain("/promote-connection");
+    expect((await stack.command(BYSTANDER, "help")).ack).toMatch(/Too many/);
+    const allowed = await stack.slack.waitFor(
+      async () => {
+        const sent = await stack.command(BYSTANDER, "help");
+        return /Too many/.test(sent.ack) ? undefined : sent.ack;
+      },
+      { what: "the window to pass", timeoutMs: 10_000 },
+    );
+    expect(allowed).toContain("/promote-connection");
+  });
+});
 
 describe("workspace boundary", () => {
   it("a Slack Connect approver from another workspace is refused, even in a shared channel of ours", async () => {

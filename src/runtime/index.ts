@@ -13,6 +13,7 @@ import { Metrics } from "../metrics.js";
 import { AuditLog } from "../requests/audit-log.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
+import { UserRateLimit } from "../requests/user-rate-limit.js";
 import type { SlackBot } from "../slack/app.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
 import { Shutdown } from "./shutdown.js";
@@ -145,6 +146,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         expiryQueue: queues.expiry,
         outbox,
         auditLog,
+        userLimit: new UserRateLimit(client, prefix, config.policy.userRateLimit),
         logger,
       });
       httpListener = bot.httpListener;
