@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ACME,
+  APPROVAL_CHANNEL,
   APPROVER,
   APPROVER_2,
   ask,
@@ -40,7 +41,52 @@ async function barrier(s: Stack, user = APPROVER_2): Promise<void> {
   await s.waitForReply(sent.responseUrl, /domain-level/);
 }
 
+const OTHER_REQUESTER = "UREQUESTR2";
 const FOREIGN_TEAM = "T0FOREIGN1";
+
+describe("refused requests cost nothing", () => {
+  it("duplicate (by id or by name), over-limit, not-allowed and malformed requests make no Auth0 call", async () => {
+    await boot({
+      env: {
+        REQUESTER_USER_IDS: `${REQUESTER},${OTHER_REQUESTER}`,
+        MAX_OPEN_REQUESTS_PER_USER: "1",
+      },
+    });
+    stack.auth0.addConnection({
+      id: "con_Other0000000001",
+      name: "other-db",
+      strategy: "auth0",
+      is_domain_connection: false,
+    });
+    const requestId = await ask(stack, ACME.id);
+    const auth0Calls = stack.auth0.requests.length;
+
+    const byId = await stack.command(OTHER_REQUESTER, `${ACME.id} me too`);
+    expect(await stack.waitForReply(byId.responseUrl, /already an open request/)).toContain(
+      requestId,
+    );
+    const byName = await stack.command(OTHER_REQUESTER, `promote ${ACME.name}`);
+    expect(await stack.waitForReply(byName.responseUrl, /already an open request/)).toContain(
+      requestId,
+    );
+    const overLimit = await stack.command(REQUESTER, "other-db");
+    await stack.waitForReply(overLimit.responseUrl, /already have 1 open request/);
+    const notAllowed = await stack.command(BYSTANDER, "other-db");
+    await stack.waitForReply(notAllowed.responseUrl, /cannot ask/);
+    const malformed = await stack.command(OTHER_REQUESTER, "con_../../clients x");
+    expect(malformed.ack).toMatch(/not a valid connection id/);
+
+    expect(stack.auth0.requests.length).toBe(auth0Calls);
+    expect((await stack.storedRequests()).map((r) => r.id)).toEqual([requestId]);
+    expect(stack.slack.messages(APPROVAL_CHANNEL)).toHaveLength(1);
+
+    // Once the request is settled, the same connection can be asked for again (by name).
+    await stack.command(REQUESTER, `cancel ${requestId}`);
+    await waitForAudit(stack, "cancelled", requestId);
+    const again = await ask(stack, `promote ${ACME.name}`, OTHER_REQUESTER);
+    expect(again).not.toBe(requestId);
+  });
+});
 
 describe("per-person rate limit", () => {
   it("commands and clicks over USER_RATE_LIMIT are refused in words, shared through Redis, and change nothing", async () => {

@@ -1,5 +1,5 @@
 import type { ClientContext, Redis, Result } from "ioredis";
-import { changeKind } from "./changes/index.js";
+import { changeKind, type TargetRef } from "./changes/index.js";
 import {
   type ChangeKindName,
   type ChangeRequest,
@@ -20,16 +20,20 @@ import { fromHash, toHash } from "./request-hash.js";
  *   {p}:request:{id}:approvals    sorted set, approver -> when
  *   {p}:state:{STATE}             sorted set, ids by time of entering the state
  *   {p}:open:{tenant}:{kind}:{action}:{target}   the open request for a target and action
+ *   {p}:open-name:{tenant}:{kind}:{action}:{name}  the same, by the target's name (so a request
+ *                                 by name is refused without asking Auth0 for the id)
  *   {p}:user-open:{user}          set, a requester's open requests
  *   {p}:user-requests:{user}      sorted set, a requester's requests by creation time
  */
 
 const RELEASE = `
 local function release(p, id, key)
-  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId')
+  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId', 'targetName')
   local openKey
   if f[2] then
     openKey = p .. ':open:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. f[4]
+    local nameKey = p .. ':open-name:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. (f[7] or '')
+    if redis.call('GET', nameKey) == id then redis.call('DEL', nameKey) end
   else
     -- A request stored before change kinds, not yet migrated.
     openKey = p .. ':open:' .. f[3] .. ':' .. f[6]
@@ -39,7 +43,10 @@ local function release(p, id, key)
 end
 `;
 
-/** ARGV: prefix, id, now, maxOpen, open key suffix (tenant:kind:action:target), requesterId, field/value pairs… */
+/**
+ * ARGV: prefix, id, now, maxOpen, open key suffix (tenant:kind:action:target), requesterId,
+ * open-name key suffix (tenant:kind:action:name), field/value pairs…
+ */
 const CREATE_SCRIPT = `
 local p, id, now, maxOpen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local openKey = p .. ':open:' .. ARGV[5]
@@ -51,9 +58,10 @@ end
 local userOpen = p .. ':user-open:' .. ARGV[6]
 local n = redis.call('SCARD', userOpen)
 if n >= maxOpen then return {'limit', tostring(n)} end
-redis.call('HSET', p .. ':request:' .. id, unpack(ARGV, 7))
+redis.call('HSET', p .. ':request:' .. id, unpack(ARGV, 8))
 redis.call('ZADD', p .. ':state:PENDING', now, id)
 redis.call('SET', openKey, id)
+redis.call('SET', p .. ':open-name:' .. ARGV[7], id)
 redis.call('SADD', userOpen, id)
 redis.call('ZADD', p .. ':user-requests:' .. ARGV[6], now, id)
 return {'ok'}
@@ -131,6 +139,8 @@ export type CreateResult =
   | { ok: true; request: ChangeRequest }
   | { ok: false; reason: "duplicate"; openRequestId: string }
   | { ok: false; reason: "limit"; open: number };
+
+export type CreateRefusal = Exclude<CreateResult, { ok: true }>;
 
 export type TransitionResult =
   | { ok: true; request: ChangeRequest }
@@ -211,6 +221,7 @@ export class RequestStore {
       String(options.maxOpenPerUser),
       openKeySuffix(request, request.target.id),
       request.requesterId,
+      openKeySuffix(request, request.target.name),
       ...toHash(request),
     )) as [string, string?];
     if (result[0] === "duplicate") {
@@ -218,6 +229,33 @@ export class RequestStore {
     }
     if (result[0] === "limit") return { ok: false, reason: "limit", open: Number(result[1]) };
     return { ok: true, request };
+  }
+
+  /**
+   * What create() would refuse, read from Redis alone, so that a request can be refused before
+   * its target is looked up in Auth0: an open request for the same change (found by the target's
+   * id, or by its name), or a requester holding the most open requests allowed. Not atomic:
+   * create() stays the final word.
+   */
+  async refusalFor(
+    change: Pick<NewChangeRequest, "tenant" | "kind" | "action" | "requesterId">,
+    target: TargetRef,
+    maxOpenPerUser: number,
+  ): Promise<CreateRefusal | undefined> {
+    const openKey =
+      target.kind === "id"
+        ? `${this.prefix}:open:${openKeySuffix(change, target.id)}`
+        : `${this.prefix}:open-name:${openKeySuffix(change, target.name)}`;
+    const openId = await this.redis.get(openKey);
+    if (openId) {
+      const [state, name] = await this.redis.hmget(this.key(openId), "state", "targetName");
+      const sameTarget = target.kind === "id" || name === target.name;
+      if (sameTarget && OPEN_STATES.has(state as RequestState)) {
+        return { ok: false, reason: "duplicate", openRequestId: openId };
+      }
+    }
+    const open = await this.redis.scard(`${this.prefix}:user-open:${change.requesterId}`);
+    return open >= maxOpenPerUser ? { ok: false, reason: "limit", open } : undefined;
   }
 
   async get(id: string): Promise<ChangeRequest | undefined> {
