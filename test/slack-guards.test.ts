@@ -32,6 +32,11 @@ async function boot(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
+/** Everything one command got back: its ack and every reply to its response URL. */
+function answers(s: Stack, sent: { ack: string; responseUrl: string }): string {
+  return [sent.ack, ...s.replies(sent.responseUrl)].join("\n");
+}
+
 /**
  * An allowed person's command that runs to its reply. Handlers run in arrival order, so once it
  * is answered, any work a refused command had wrongly started would have reached Auth0 too.
@@ -43,6 +48,66 @@ async function barrier(s: Stack, user = APPROVER_2): Promise<void> {
 
 const OTHER_REQUESTER = "UREQUESTR2";
 const FOREIGN_TEAM = "T0FOREIGN1";
+const SECRET_REASON = "the Initech merger is not public yet";
+
+describe("who may read", () => {
+  it("with a requester list, status, list, history and App Home serve requesters and approvers only", async () => {
+    await boot({ env: { REQUESTER_USER_IDS: `${REQUESTER},${OTHER_REQUESTER}` } });
+    const requestId = await ask(stack, `${ACME.id} "${SECRET_REASON}"`);
+    await waitForAudit(stack, "requested", requestId);
+    const auth0Calls = stack.auth0.requests.length;
+
+    for (const text of [
+      `status ${requestId}`,
+      `status ${ACME.name}`,
+      `status ${ACME.id}`,
+      "list",
+      "history",
+      `history ${ACME.id}`,
+    ]) {
+      const sent = await stack.command(BYSTANDER, text);
+      await stack.waitForReply(sent.responseUrl, /cannot see requests/);
+      const seen = answers(stack, sent);
+      expect(seen, text).not.toContain(requestId);
+      expect(seen, text).not.toContain("Initech");
+    }
+    const home = JSON.stringify((await stack.openHome(BYSTANDER)).blocks);
+    expect(home).toContain("cannot see requests");
+    expect(home).not.toContain(requestId);
+    expect(stack.auth0.requests.length).toBe(auth0Calls);
+
+    // Requesters and approvers are still served.
+    const mine = await stack.command(OTHER_REQUESTER, "list");
+    expect(await stack.waitForReply(mine.responseUrl, /Open requests/)).toContain(requestId);
+    const approver = await stack.command(APPROVER, `status ${requestId}`);
+    expect(await stack.waitForReply(approver.responseUrl, /Waiting/)).toContain(SECRET_REASON);
+    expect(JSON.stringify((await stack.openHome(APPROVER)).blocks)).toContain(requestId);
+    expect(JSON.stringify((await stack.openHome(OTHER_REQUESTER)).blocks)).not.toContain(
+      "cannot see requests",
+    );
+  });
+
+  it("a reason is shown only to its requester and to approvers, in status and in history", async () => {
+    await boot();
+    const requestId = await ask(stack, `${ACME.id} "${SECRET_REASON}"`);
+    await stack.deny(APPROVER, requestId, "Initech legal said no");
+    await waitForAudit(stack, "denied", requestId);
+
+    for (const text of [`status ${requestId}`, `history ${ACME.id}`]) {
+      const bystander = await stack.command(BYSTANDER, text);
+      const seen = await stack.waitForReply(bystander.responseUrl, new RegExp(requestId));
+      expect(seen, text).toMatch(/Denied|denied/);
+      expect(seen, text).not.toContain("Initech");
+
+      for (const reader of [REQUESTER, APPROVER_2]) {
+        const allowed = await stack.command(reader, text);
+        const full = await stack.waitForReply(allowed.responseUrl, new RegExp(requestId));
+        expect(full, `${reader}: ${text}`).toContain(SECRET_REASON);
+        expect(full, `${reader}: ${text}`).toContain("Initech legal said no");
+      }
+    }
+  });
+});
 
 describe("refused requests cost nothing", () => {
   it("duplicate (by id or by name), over-limit, not-allowed and malformed requests make no Auth0 call", async () => {

@@ -23,6 +23,7 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
   const words = kind.words[action];
   return subcommand<ChangeArgs>({
     name: action,
+    audience: "anyone",
     args: `${kind.targetUsage} [reason]`,
     does: words.does,
     parse(rest) {
