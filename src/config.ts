@@ -55,23 +55,6 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .trim()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a duration such as 24h, 30m or 45s, not "${v}"`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
 /** How many commands and clicks one person may send per window. */
 export interface RateLimit {
   limit: number;
@@ -87,22 +70,26 @@ export function parseRate(text: string): RateLimit | undefined {
   return { limit, windowMs };
 }
 
-const rate = (fallback: string) =>
+/** A setting with a default, read by `parse`; what it cannot read is reported as not `expected`. */
+const readWith = <T>(fallback: string, parse: (text: string) => T | undefined, expected: string) =>
   z
     .string()
     .trim()
     .default(fallback)
     .transform((v, ctx) => {
-      const parsed = parseRate(v);
-      if (parsed === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a count per duration such as 20/1m or 5/10s, not "${v}"`,
-        });
+      const value = parse(v);
+      if (value === undefined) {
+        ctx.addIssue({ code: "custom", message: `must be ${expected}, not "${v}"` });
         return z.NEVER;
       }
-      return parsed;
+      return value;
     });
+
+const duration = (fallback: string) =>
+  readWith(fallback, parseDuration, "a duration such as 24h, 30m or 45s");
+
+const rate = (fallback: string) =>
+  readWith(fallback, parseRate, "a count per duration such as 20/1m or 5/10s");
 
 const boolean = (fallback: boolean) =>
   z
