@@ -174,6 +174,8 @@ const envSchema = z
     ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
     DRY_RUN: boolean(false),
     AUDIT_RETENTION: positiveInt(10_000),
+    REQUEST_RETENTION: duration("90d"),
+    REFUSED_CLICK_AUDIT_WINDOW: duration("10m"),
     AUTH0_DOMAIN: baseUrl(undefined),
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
     AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
@@ -237,9 +239,13 @@ export interface Config {
     /** Workspaces (T…) and enterprises (E…) whose people may use the bot; empty means any. */
     allowedTeamIds: string[];
     dryRun: boolean;
+    /** Refused clicks by one person on one request make one audit line per window. */
+    refusedAuditWindowMs: number;
   };
   /** How many audit events the Redis stream keeps. */
   auditRetention: number;
+  /** How long a settled request is kept in Redis. */
+  requestRetentionMs: number;
   auth0: {
     /** Base URL of the tenant, without a trailing slash, e.g. https://acme.us.auth0.com */
     baseUrl: string;
@@ -325,8 +331,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       userRateLimit: e.USER_RATE_LIMIT,
       allowedTeamIds: e.ALLOWED_TEAM_IDS,
       dryRun: e.DRY_RUN,
+      refusedAuditWindowMs: e.REFUSED_CLICK_AUDIT_WINDOW,
     },
     auditRetention: e.AUDIT_RETENTION,
+    requestRetentionMs: e.REQUEST_RETENTION,
     auth0: {
       baseUrl: auth0Base,
       clientId: e.AUTH0_CLIENT_ID,

@@ -1,5 +1,11 @@
 import type { Queue } from "bullmq";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export interface AuditRelayState {
+  held: boolean;
+  lagEntries: number;
+  lagSeconds: number;
+}
 
 export interface Auth0Counters {
   /** Management API answers by status ("200", "429", "network"…), since start. */
@@ -61,6 +67,45 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /**
+   * The audit relay as every process sees it in Redis: whether it is held by a permanent Slack
+   * error, and how far the audit channel is behind the trail.
+   */
+  watchAuditRelay(read: () => Promise<AuditRelayState>): void {
+    let latest: Promise<AuditRelayState> | undefined;
+    // One read of Redis serves the three gauges of a scrape.
+    const state = () => {
+      latest ??= read()
+        .catch(() => ({ held: false, lagEntries: 0, lagSeconds: 0 }))
+        .finally(() => setTimeout(() => (latest = undefined), 0).unref());
+      return latest;
+    };
+    new Gauge({
+      name: "promote_connection_audit_relay_blocked",
+      help: "1 while a permanent Slack error (not_in_channel, token_revoked…) holds the audit relay",
+      registers: [this.registry],
+      async collect() {
+        this.set((await state()).held ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "promote_connection_audit_relay_lag_seconds",
+      help: "Age of the oldest audit event not yet in the audit channel (0 when none waits)",
+      registers: [this.registry],
+      async collect() {
+        this.set((await state()).lagSeconds);
+      },
+    });
+    new Gauge({
+      name: "promote_connection_audit_relay_lag_events",
+      help: "Audit events not yet in the audit channel (counted up to 1000)",
+      registers: [this.registry],
+      async collect() {
+        this.set((await state()).lagEntries);
+      },
+    });
   }
 
   /** Queues whose depth by state (BullMQ's own exporter) is part of every scrape. */

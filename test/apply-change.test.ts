@@ -73,34 +73,35 @@ const forbidden = () =>
 let prefix: string;
 let store: RequestStore;
 let tenant: Tenant;
-let outboxQueues: Queue<OutboxMessage>[];
+let outboxQueue: Queue<OutboxMessage>;
 let outbox: Outbox;
+let auditLog: AuditLog;
 const holds: number[] = [];
 
 beforeEach(() => {
   prefix = `apply-${randomBytes(4).toString("hex")}`;
-  // Approved a minute ago: the processor does not wait for the bot's "approved" line.
   store = new RequestStore(redis, prefix, () => Date.now() - 60_000);
   tenant = new Tenant();
-  outboxQueues = [
-    new Queue<OutboxMessage>(QUEUE_POLICIES.outbox.name, { connection: redis, prefix }),
-    new Queue<OutboxMessage>(QUEUE_POLICIES.audit.name, { connection: redis, prefix }),
-  ];
-  const [slack, audit] = outboxQueues as [Queue<OutboxMessage>, Queue<OutboxMessage>];
-  outbox = new Outbox({ slack, audit }, new AuditLog(redis, prefix, 1_000));
+  outboxQueue = new Queue<OutboxMessage>(QUEUE_POLICIES.outbox.name, { connection: redis, prefix });
+  outbox = new Outbox(outboxQueue);
+  auditLog = new AuditLog(redis, prefix, 1_000);
   holds.length = 0;
 });
 afterEach(async () => {
-  await Promise.all(outboxQueues.map((q) => q.close()));
+  await outboxQueue.close();
 });
 
-function processor() {
+function processor(
+  options: { dryRun?: boolean; approvalsStillHold?: () => Promise<string | undefined> } = {},
+) {
   const queue = { rateLimit: async (ms: number) => void holds.push(ms) };
   return applyChangeProcessor({
     store,
     auth0: tenant,
     outbox,
     queue: queue as unknown as Queue<ChangeJobData>,
+    approvalsStillHold: options.approvalsStillHold ?? (async () => undefined),
+    dryRun: options.dryRun ?? false,
     logger: createLogger({ level: "silent" }),
   });
 }
@@ -120,12 +121,16 @@ async function approvedRequest(overrides = {}) {
   return createApproved(store, connectionRequest(ACME, overrides), "UAPPROVER1");
 }
 
+/** The audit events recorded after the request and its approval, oldest first. */
 async function auditEvents(): Promise<string[]> {
-  const jobs = await (outboxQueues[1] as Queue<OutboxMessage>).getJobs(["wait"]);
-  return jobs
-    .map((j) => j.data)
-    .filter((m) => m.kind === "audit")
-    .map((m) => (m.kind === "audit" ? m.record.event : ""));
+  const records = (await auditLog.recent({ limit: 100 })).reverse();
+  return records.map((r) => r.event).filter((e) => !["requested", "approved"].includes(e));
+}
+
+/** Whether the requester was told, once, how it ended. */
+async function requesterTold(requestId: string): Promise<number> {
+  const jobs = await outboxQueue.getJobs(["wait"]);
+  return jobs.filter((j) => j.data.kind === "dm" && j.data.requestId === requestId).length;
 }
 
 describe("the change processor", () => {
@@ -139,6 +144,7 @@ describe("the change processor", () => {
       'acme-db is now a domain-level connection (display name "Acme Employees" kept).',
     );
     expect(await auditEvents()).toEqual(["promoted"]);
+    expect(await requesterTold(id)).toBe(1);
   });
 
   it("a dry run reads the connection and changes nothing", async () => {
@@ -199,10 +205,69 @@ describe("the change processor", () => {
 
   it("a request already settled is announced again, not applied again", async () => {
     const id = await approvedRequest();
-    await store.transition(id, "APPROVED", "DONE", { outcome: "done before", completedAt: 1 });
+    // A run that recorded the outcome, then died before telling anyone.
+    await store.transition(id, "APPROVED", "DONE", {
+      fields: { outcome: "done before", completedAt: 1 },
+      event: "promoted",
+    });
     expect(await processor()(job(id, 2))).toBe("DONE");
     expect(tenant.patches).toEqual([]);
     expect(await auditEvents()).toEqual(["promoted"]);
+    expect(await requesterTold(id)).toBe(1);
+  });
+
+  it("a request approved after its expiry time is refused, and nothing is PATCHed", async () => {
+    const id = await approvedRequest();
+    const request = await store.get(id);
+    await store.annotate(id, { decidedAt: (request?.expiresAt ?? 0) + 1 });
+    await expect(processor()(job(id))).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(tenant.patches).toEqual([]);
+    expect(await store.get(id)).toMatchObject({ state: "FAILED" });
+    expect((await store.get(id))?.outcome).toMatch(/approved after it expired/);
+    expect(await auditEvents()).toEqual(["failed"]);
+  });
+
+  it("approvals that no longer hold (an approver removed since) stop the change", async () => {
+    const id = await approvedRequest();
+    const check = async () => "<@UAPPROVER1>, who approved it, is no longer an approver";
+    await expect(processor({ approvalsStillHold: check })(job(id))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(tenant.patches).toEqual([]);
+    expect((await store.get(id))?.outcome).toMatch(/no longer an approver/);
+  });
+
+  it("DRY_RUN on the worker is a kill switch: no PATCH, whatever the request recorded, and it says so", async () => {
+    const id = await approvedRequest({ dryRun: false });
+    expect(await processor({ dryRun: true })(job(id))).toBe("DONE");
+    expect(tenant.patches).toEqual([]);
+    expect(await store.get(id)).toMatchObject({ state: "DONE", dryRun: true });
+    expect((await store.get(id))?.outcome).toMatch(/^DRY_RUN is set where the worker runs/);
+    expect(await auditEvents()).toEqual(["dry-run"]);
+  });
+
+  it("no answer to the PATCH on the last attempt, yet the change is in place: DONE, not FAILED", async () => {
+    const id = await approvedRequest();
+    // Auth0 applies the change, then the answer is lost.
+    tenant.setDomainLevel = async (current, value) => {
+      tenant.patches.push({ id: current.id, value });
+      tenant.connection = { ...tenant.connection, is_domain_connection: value };
+      throw unavailable();
+    };
+    expect(await processor()(job(id, QUEUE_POLICIES.change.attempts))).toBe("DONE");
+    expect((await store.get(id))?.outcome).toMatch(/reading it again shows it applied/);
+    expect(await auditEvents()).toEqual(["promoted"]);
+  });
+
+  it("no answer to the PATCH and none to reading it again: the outcome is recorded as unknown", async () => {
+    const id = await approvedRequest();
+    tenant.failNext = [undefined, unavailable(), new Auth0UnreachableError("x", "timed out")];
+    await expect(processor()(job(id, QUEUE_POLICIES.change.attempts))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    expect(await store.get(id)).toMatchObject({ state: "UNKNOWN" });
+    expect((await store.get(id))?.outcome).toMatch(/^Outcome unknown: check Auth0/);
+    expect(await auditEvents()).toEqual(["outcome-unknown"]);
   });
 
   it("a request that is not approved is never applied", async () => {

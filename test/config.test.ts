@@ -39,7 +39,9 @@ describe("configuration", () => {
       userRateLimit: { limit: 20, windowMs: 60_000 },
       allowedTeamIds: [],
       dryRun: false,
+      refusedAuditWindowMs: 10 * 60_000,
     });
+    expect(config.requestRetentionMs).toBe(90 * 24 * 3600_000);
   });
 
   it("names every missing or malformed variable, one line each", () => {

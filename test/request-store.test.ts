@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { AuditLog } from "../src/requests/audit-log.js";
 import { RequestStore } from "../src/requests/store.js";
 import { connectionRequest } from "./support/requests.js";
 
@@ -76,7 +77,9 @@ describe("moving a request between states", () => {
       reason: "conflict",
       current: "PENDING",
     });
-    const moved = await store.transition(request.id, "PENDING", "CANCELLED", { completedAt: 5 });
+    const moved = await store.transition(request.id, "PENDING", "CANCELLED", {
+      fields: { completedAt: 5 },
+    });
     expect(moved).toMatchObject({ ok: true, request: { state: "CANCELLED", completedAt: 5 } });
     expect(await store.idsInState("PENDING")).toEqual([]);
     expect(await store.idsInState("CANCELLED")).toEqual([request.id]);
@@ -121,6 +124,76 @@ describe("moving a request between states", () => {
     );
     expect(outcomes.filter((o) => o.outcome === "approved")).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === "conflict")).toHaveLength(2);
+  });
+});
+
+describe("the audit trail, written in the same step as each change", () => {
+  const events = async () =>
+    (await new AuditLog(redis, prefix, 1_000).recent({ limit: 100 }))
+      .reverse()
+      .map((r) => `${r.event}${r.actorId ? ` by ${r.actorId}` : ""}`);
+
+  it("records each change with its event, and a change that does not happen records none", async () => {
+    const request = await created(connectionRequest(ACME, { requiredApprovals: 2 }));
+    await store.approve(request.id, "UAPPROVER1");
+    await store.approve(request.id, "UAPPROVER1"); // the same person again: nothing new
+    await store.transition(request.id, "APPROVED", "DONE", { event: "promoted" }); // conflict
+    await store.approve(request.id, "UAPPROVER2");
+    await store.transition(request.id, "APPROVED", "DONE", { event: "promoted", detail: "ok" });
+    expect(await events()).toEqual([
+      "requested by UREQUESTER",
+      "approval by UAPPROVER1",
+      "approved by UAPPROVER2",
+      "promoted",
+    ]);
+  });
+
+  it("a decision after the request's time expires it instead, in the same step, whatever job ran", async () => {
+    const request = await created();
+    const late = new RequestStore(redis, prefix, () => request.expiresAt + 1);
+    expect(await late.approve(request.id, "UAPPROVER1")).toMatchObject({
+      outcome: "expired",
+      expiresAt: request.expiresAt,
+      request: { state: "EXPIRED", approvals: [] },
+    });
+    const other = await created(connectionRequest(OTHER));
+    const later = new RequestStore(redis, prefix, () => other.expiresAt);
+    expect(
+      await later.transition(other.id, "PENDING", "DENIED", { event: "denied", actorId: "UA" }),
+    ).toEqual({ ok: false, reason: "expired", expiresAt: other.expiresAt });
+    expect((await store.get(other.id))?.state).toBe("EXPIRED");
+    expect(await events()).toEqual([
+      "requested by UREQUESTER",
+      "expired",
+      "requested by UREQUESTER",
+      "expired",
+    ]);
+    // Both freed their targets.
+    expect((await store.create(connectionRequest(ACME), OPTIONS)).ok).toBe(true);
+  });
+
+  it("refused clicks by one person on one request are recorded once per window", async () => {
+    const request = await created();
+    expect(await store.refuse(request.id, "UBYSTANDER", "approve refused", 60_000)).toBe(true);
+    expect(await store.refuse(request.id, "UBYSTANDER", "deny refused", 60_000)).toBe(false);
+    expect(await store.refuse(request.id, "UOTHER0001", "approve refused", 60_000)).toBe(true);
+    expect(await store.refuse("req_0000000000", "UBYSTANDER", "no such request", 60_000)).toBe(
+      false,
+    );
+    expect(await events()).toEqual([
+      "requested by UREQUESTER",
+      "refused by UBYSTANDER",
+      "refused by UOTHER0001",
+    ]);
+  });
+
+  it("a settled request is forgotten after the retention; an open one is kept", async () => {
+    const short = new RequestStore(redis, prefix, { retentionMs: 60_000 });
+    const settled = await created();
+    await short.transition(settled.id, "PENDING", "CANCELLED", { event: "cancelled" });
+    const open = await created(connectionRequest(OTHER));
+    expect(await redis.pttl(`${prefix}:request:${settled.id}`)).toBeGreaterThan(50_000);
+    expect(await redis.pttl(`${prefix}:request:${open.id}`)).toBe(-1);
   });
 });
 

@@ -2,7 +2,7 @@ import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq
 import { isRetryable, ManagementApiError } from "../auth0/errors.js";
 import { errorInWords } from "../error-words.js";
 import { type Logger, withRequestId } from "../log.js";
-import { DONE_EVENTS } from "../requests/audit-log.js";
+import { type AuditEvent, DONE_EVENTS } from "../requests/audit-log.js";
 import { changeKind, type ManagementApi } from "../requests/changes/index.js";
 import type { ChangeRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
@@ -15,18 +15,28 @@ export interface ApplyChangeDeps {
   outbox: Outbox;
   /** The change queue itself, to hold it while Auth0's rate limit resets. */
   queue: Queue<ChangeJobData>;
+  /**
+   * The last check before a change: do the recorded approvals still hold (enough, not the
+   * requester's, every approver still one, asked fresh)? Undefined when they do, else why not.
+   */
+  approvalsStillHold: (request: ChangeRequest) => Promise<string | undefined>;
+  /** DRY_RUN where the worker runs: nothing is changed, whatever the request recorded. */
+  dryRun: boolean;
   logger: Logger;
   now?: () => number;
 }
+
+type Outcome = { state: "DONE" | "FAILED" | "UNKNOWN"; words: string; dryRun?: boolean };
 
 function isRateLimited(err: unknown): err is ManagementApiError {
   return err instanceof ManagementApiError && err.status === 429;
 }
 
 /**
- * Runs one approved request: its kind reads the target and makes the change (keeping what must
- * be kept), the outcome is recorded once and everyone is told. Safe to run again after a crash
- * at any point: the kinds' changes are idempotent and the outcome transition happens once.
+ * Runs one approved request: checks it may still run, its kind reads the target and makes the
+ * change (keeping what must be kept), the outcome is recorded once with its audit event and
+ * everyone is told. Safe to run again after a crash at any point: the kinds' changes are
+ * idempotent and the outcome transition happens once.
  */
 export function applyChangeProcessor(deps: ApplyChangeDeps) {
   return (job: Job<ChangeJobData>): Promise<string> =>
@@ -34,12 +44,11 @@ export function applyChangeProcessor(deps: ApplyChangeDeps) {
 }
 
 async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Promise<string> {
-  const now = deps.now ?? Date.now;
   const { requestId } = job.data;
   const log = deps.logger.child({ jobId: job.id, attempt: job.attemptsStarted });
   const request = await deps.store.get(requestId);
   if (!request) throw new UnrecoverableError(`request ${requestId} does not exist`);
-  if (request.state === "DONE" || request.state === "FAILED") {
+  if (request.state === "DONE" || request.state === "FAILED" || request.state === "UNKNOWN") {
     // A previous run recorded the outcome and died before telling anyone: finish telling.
     await announceOutcome(deps, request);
     return request.state;
@@ -47,15 +56,38 @@ async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Prom
   if (request.state !== "APPROVED") {
     throw new UnrecoverableError(`request ${requestId} is ${request.state}, not APPROVED`);
   }
+  const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+
+  let refusal: string | undefined;
+  if ((request.decidedAt ?? 0) > request.expiresAt) {
+    refusal = `it was approved after it expired (${new Date(request.expiresAt).toISOString()})`;
+  } else {
+    try {
+      refusal = await deps.approvalsStillHold(request);
+    } catch (err) {
+      if (attemptsLeft > 0) throw err;
+      refusal = `its approvals could not be checked (${errorInWords(err)})`;
+    }
+  }
+  if (refusal) {
+    const words = `Not applied: ${refusal}. Nothing was changed in Auth0.`;
+    log.warn({ refusal }, "approved request refused by the worker's last check");
+    await finish(deps, request, { state: "FAILED", words });
+    throw new UnrecoverableError(words);
+  }
 
   const where = { kind: request.kind, targetId: request.target.id, action: request.action };
-  log.info(where, "change started");
-  let outcome: string;
+  const killSwitch = deps.dryRun && !request.dryRun;
+  const dryRun = request.dryRun || deps.dryRun;
+  log.info({ ...where, dryRun }, "change started");
+  const kind = changeKind(request.kind);
+  let outcome: Outcome;
   try {
-    outcome = await changeKind(request.kind).apply(deps.auth0, request, {
-      dryRun: request.dryRun,
-    });
-    log.info({ ...where, dryRun: request.dryRun }, outcome);
+    const words = await kind.apply(deps.auth0, request, { dryRun });
+    outcome = killSwitch
+      ? { state: "DONE", dryRun: true, words: `DRY_RUN is set where the worker runs. ${words}` }
+      : { state: "DONE", words };
+    log.info({ ...where, dryRun }, outcome.words);
   } catch (err) {
     if (isRateLimited(err) && job.attemptsStarted <= QUEUE_POLICIES.change.maxRateLimitWaits) {
       const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
@@ -66,67 +98,71 @@ async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Prom
       await deps.queue.rateLimit(wait);
       throw new RateLimitError();
     }
-    const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
     if (isRetryable(err) && !isRateLimited(err) && attemptsLeft > 0) {
       log.warn({ err, attemptsLeft }, "change failed; will retry");
       throw err;
     }
-    const reason = errorInWords(err);
     log.error({ err }, "change failed for good");
-    await finish(deps, request, "FAILED", reason, now());
-    throw new UnrecoverableError(reason);
+    outcome = isRetryable(err) ? await checkAgain(deps, request, err) : failed(err);
   }
-  await finish(deps, request, "DONE", outcome, now());
+  await finish(deps, request, outcome);
+  if (outcome.state !== "DONE") throw new UnrecoverableError(outcome.words);
   return "DONE";
 }
 
-async function finish(
-  deps: ApplyChangeDeps,
-  request: ChangeRequest,
-  state: "DONE" | "FAILED",
-  outcome: string,
-  at: number,
-): Promise<void> {
-  const moved = await deps.store.transition(request.id, "APPROVED", state, {
-    outcome,
-    completedAt: at,
-  });
-  if (!moved.ok) {
-    // Another run got there first; it announces. Nothing to add.
-    return;
-  }
-  await announceOutcome(deps, moved.request);
+function failed(err: unknown): Outcome {
+  return { state: "FAILED", words: errorInWords(err) };
 }
 
 /**
- * The bot enqueues the job before it records the "approved" audit line (so the worker starts at
- * once); the outcome line must still come after it. Waits for it, bounded: a bot that died in
- * between is not waited for long.
+ * Auth0 gave no answer to the change (a timeout, a 5xx, a network error) on the last attempt: it
+ * may have been applied all the same. Reads the target again rather than record a failure that
+ * did not happen; when even that fails, the outcome is unknown, and said so.
  */
-async function afterApprovalAudited(outbox: Outbox, request: ChangeRequest): Promise<void> {
-  // The bot records it within milliseconds of the approval; an approval older than a few seconds
-  // without its line will not get one.
-  const deadline = Math.min(Date.now() + 5_000, (request.decidedAt ?? 0) + 10_000);
-  while (Date.now() < deadline && !(await outbox.audited(request.id, "approved"))) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+async function checkAgain(deps: ApplyChangeDeps, request: ChangeRequest, err: unknown) {
+  const said = errorInWords(err);
+  try {
+    if (!(await changeKind(request.kind).isApplied(deps.auth0, request))) return failed(err);
+    return {
+      state: "DONE",
+      words: `${request.target.name}: the change is in place (Auth0 answered the last attempt with "${said}", but reading it again shows it applied).`,
+    } satisfies Outcome;
+  } catch (again) {
+    return {
+      state: "UNKNOWN",
+      words: `Outcome unknown: check Auth0. The change was sent, Auth0 answered "${said}", and reading ${request.target.name} again failed too (${errorInWords(again)}).`,
+    } satisfies Outcome;
   }
 }
 
-/** Enqueues the outcome's three messages; their job ids make a second call a no-op. */
+const OUTCOME_EVENTS: Record<Outcome["state"], (r: ChangeRequest) => AuditEvent> = {
+  DONE: (r) => (r.dryRun ? "dry-run" : DONE_EVENTS[r.action]),
+  FAILED: () => "failed",
+  UNKNOWN: () => "outcome-unknown",
+};
+
+async function finish(deps: ApplyChangeDeps, request: ChangeRequest, outcome: Outcome) {
+  const dryRun = request.dryRun || outcome.dryRun === true;
+  const moved = await deps.store.transition(request.id, "APPROVED", outcome.state, {
+    fields: {
+      outcome: outcome.words,
+      completedAt: (deps.now ?? Date.now)(),
+      ...(dryRun ? { dryRun } : {}),
+    },
+    event: OUTCOME_EVENTS[outcome.state]({ ...request, dryRun }),
+    detail: outcome.words,
+  });
+  // Another run got there first: it announces.
+  if (moved.ok) await announceOutcome(deps, moved.request);
+}
+
+/**
+ * Tells the approvers' message and the requester how it ended (its audit line was recorded with
+ * the outcome); their job ids make a second call a no-op.
+ */
 export async function announceOutcome(
   deps: Pick<ApplyChangeDeps, "outbox">,
   request: ChangeRequest,
 ) {
-  await afterApprovalAudited(deps.outbox, request);
-  const done = request.dryRun ? "dry-run" : DONE_EVENTS[request.action];
-  await deps.outbox.settled(
-    request,
-    {
-      event: request.state === "DONE" ? done : "failed",
-      actorId: undefined,
-      at: request.completedAt ?? Date.now(),
-      detail: request.outcome,
-    },
-    { tellRequester: true },
-  );
+  await deps.outbox.settled(request, { tellRequester: true });
 }

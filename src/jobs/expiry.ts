@@ -35,21 +35,15 @@ export function expiryProcessor(deps: ExpiryDeps) {
 }
 
 async function expire(deps: ExpiryDeps, job: Job<ExpiryJobData>): Promise<string> {
-  const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED", {
-    completedAt: Date.now(),
-  });
-  if (!moved.ok) return moved.reason === "conflict" ? moved.current : "missing";
-  const request = moved.request;
+  const moved = await deps.store.transition(job.data.requestId, "PENDING", "EXPIRED");
+  if (!moved.ok) {
+    return moved.reason === "conflict"
+      ? moved.current
+      : moved.reason === "expired"
+        ? "EXPIRED"
+        : "missing";
+  }
   deps.logger.info("request expired");
-  await deps.outbox.settled(
-    request,
-    {
-      event: "expired",
-      actorId: undefined,
-      at: request.completedAt ?? Date.now(),
-      detail: `No decision within the time allowed (${request.approvals.length} of ${request.requiredApprovals} approvals).`,
-    },
-    { tellRequester: true },
-  );
+  await deps.outbox.settled(moved.request, { tellRequester: true });
   return "EXPIRED";
 }

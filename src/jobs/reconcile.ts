@@ -17,14 +17,25 @@ export interface ReconcileDeps {
 }
 
 /**
- * Every pending request must have its expiry job (the bot schedules it right after creating the
- * request, and could die in between); a missing one is scheduled again (same jobId).
+ * Pending requests end by their time, whether or not their expiry job runs: an overdue one is
+ * expired here (its approvers' message redrawn, the requester told). Every other pending request
+ * must have its expiry job (the bot schedules it right after creating the request, and could die
+ * in between); a missing one is scheduled again (same jobId).
  */
 export async function reconcilePending(deps: ReconcileDeps): Promise<void> {
   const now = (deps.now ?? Date.now)();
   for (const id of await deps.store.idsInState("PENDING", 1_000)) {
     const request = await deps.store.get(id);
-    if (!request || request.createdAt > now - 10_000) continue;
+    if (!request) continue;
+    if (now >= request.expiresAt) {
+      const moved = await deps.store.transition(id, "PENDING", "EXPIRED");
+      if (moved.ok) {
+        deps.logger.info({ requestId: id }, "overdue request expired by the reconciler");
+        await deps.outbox.settled(moved.request, { tellRequester: true });
+      }
+      continue;
+    }
+    if (request.createdAt > now - 10_000) continue;
     if (!(await deps.expiryQueue.getJob(id))) {
       deps.logger.warn({ requestId: id }, "pending request had no expiry job; scheduling it");
       await scheduleExpiry(deps.expiryQueue, id, request.expiresAt, now);
@@ -54,8 +65,9 @@ export async function reconcileApproved(deps: ReconcileDeps): Promise<void> {
       const noun = wordsOf(request).noun.toLowerCase();
       const outcome = `the ${noun} job stopped without finishing (${job.failedReason || "unknown reason"})`;
       const moved = await deps.store.transition(id, "APPROVED", "FAILED", {
-        outcome,
-        completedAt: now,
+        fields: { outcome, completedAt: now },
+        event: "failed",
+        detail: outcome,
       });
       if (moved.ok) await announceOutcome(deps, moved.request);
     }

@@ -8,11 +8,14 @@ export type RequestState =
   | "FAILED"
   | "DENIED"
   | "EXPIRED"
-  | "CANCELLED";
+  | "CANCELLED"
+  /** Auth0 did not say whether the change was applied, and reading it again failed too. */
+  | "UNKNOWN";
 
 export const FINAL_STATES: ReadonlySet<RequestState> = new Set([
   "DONE",
   "FAILED",
+  "UNKNOWN",
   "DENIED",
   "EXPIRED",
   "CANCELLED",

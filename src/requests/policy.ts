@@ -22,10 +22,15 @@ export class People {
     return this.options.userIds.length === 0 && !this.options.usergroupId;
   }
 
-  async includes(userId: string): Promise<boolean> {
+  /**
+   * Is this person one of them? `fresh` asks Slack for the group's members now rather than
+   * trusting the short cache: for the worker's last check before a change.
+   */
+  async includes(userId: string, options: { fresh?: boolean } = {}): Promise<boolean> {
     if (this.options.userIds.includes(userId)) return true;
     const group = this.options.usergroupId;
     if (!group) return false;
+    if (options.fresh) return (await this.options.groupMembers(group)).includes(userId);
     return (await this.members(group)).has(userId);
   }
 
@@ -115,5 +120,28 @@ export class RequestPolicy {
 
   describeApprovers(): string {
     return this.approvers.describe();
+  }
+
+  /**
+   * The worker's last check before it applies a change: enough distinct approvals, none of them
+   * the requester's, and every approver still an approver now (asked fresh, not from a cache).
+   * Undefined when the approvals hold; else why not, in words.
+   */
+  async approvalsStillHold(
+    request: Pick<ChangeRequest, "requesterId" | "approvals" | "requiredApprovals">,
+  ): Promise<string | undefined> {
+    const distinct = new Set(request.approvals);
+    if (distinct.has(request.requesterId)) {
+      return "the requester is among the approvers of their own request";
+    }
+    if (distinct.size < request.requiredApprovals) {
+      return `it has ${distinct.size} approval(s) where ${request.requiredApprovals} are needed`;
+    }
+    for (const approver of distinct) {
+      if (!(await this.approvers.includes(approver, { fresh: true }))) {
+        return `<@${approver}>, who approved it, is no longer an approver`;
+      }
+    }
+    return undefined;
   }
 }

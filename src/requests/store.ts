@@ -1,4 +1,5 @@
 import type { ClientContext, Redis, Result } from "ioredis";
+import type { AuditEvent } from "./audit-log.js";
 import { changeKind, type TargetRef } from "./changes/index.js";
 import {
   type ChangeKindName,
@@ -11,129 +12,13 @@ import {
 } from "./model.js";
 import { fromFieldList, toFieldList } from "./redis-fields.js";
 import { fromHash, toHash } from "./request-hash.js";
-
-/*
- * Every change of a request is one Lua script, so two clicks, two approvers, a Slack retry or two
- * bot replicas can never both win it. Keys (single Redis node; scripts derive them from the
- * prefix):
- *   {p}:request:{id}              hash, the request
- *   {p}:request:{id}:approvals    sorted set, approver -> when
- *   {p}:state:{STATE}             sorted set, ids by time of entering the state
- *   {p}:open:{tenant}:{kind}:{action}:{target}   the open request for a target and action
- *   {p}:open-name:{tenant}:{kind}:{action}:{name}  the same, by the target's name (so a request
- *                                 by name is refused without asking Auth0 for the id)
- *   {p}:user-open:{user}          set, a requester's open requests
- *   {p}:user-requests:{user}      sorted set, a requester's requests by creation time
- */
-
-const RELEASE = `
-local function release(p, id, key)
-  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId', 'targetName')
-  local openKey
-  if f[2] then
-    openKey = p .. ':open:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. f[4]
-    local nameKey = p .. ':open-name:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. (f[7] or '')
-    if redis.call('GET', nameKey) == id then redis.call('DEL', nameKey) end
-  else
-    -- A request stored before change kinds, not yet migrated.
-    openKey = p .. ':open:' .. f[3] .. ':' .. f[6]
-  end
-  if redis.call('GET', openKey) == id then redis.call('DEL', openKey) end
-  redis.call('SREM', p .. ':user-open:' .. f[5], id)
-end
-`;
-
-/**
- * ARGV: prefix, id, now, maxOpen, open key suffix (tenant:kind:action:target), requesterId,
- * open-name key suffix (tenant:kind:action:name), field/value pairs…
- */
-const CREATE_SCRIPT = `
-local p, id, now, maxOpen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local openKey = p .. ':open:' .. ARGV[5]
-local existing = redis.call('GET', openKey)
-if existing then
-  local st = redis.call('HGET', p .. ':request:' .. existing, 'state')
-  if st == 'PENDING' or st == 'APPROVED' then return {'duplicate', existing} end
-end
-local userOpen = p .. ':user-open:' .. ARGV[6]
-local n = redis.call('SCARD', userOpen)
-if n >= maxOpen then return {'limit', tostring(n)} end
-redis.call('HSET', p .. ':request:' .. id, unpack(ARGV, 8))
-redis.call('ZADD', p .. ':state:PENDING', now, id)
-redis.call('SET', openKey, id)
-redis.call('SET', p .. ':open-name:' .. ARGV[7], id)
-redis.call('SADD', userOpen, id)
-redis.call('ZADD', p .. ':user-requests:' .. ARGV[6], now, id)
-return {'ok'}
-`;
-
-/**
- * Requests stored before change kinds held a connection's fields at the top level and their open
- * key was {p}:open:{action}:{connectionId}. Rewrites one such request in today's shape and moves
- * its open key. ARGV: prefix, id, tenant. Returns 1 when it migrated something.
- */
-const MIGRATE_SCRIPT = `
-local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. ':request:' .. id
-if redis.call('HEXISTS', key, 'kind') == 1 or redis.call('EXISTS', key) == 0 then return 0 end
-local f = redis.call('HMGET', key, 'action', 'connectionId', 'connectionName', 'displayName', 'strategy', 'wasDomainConnection', 'dcr')
-redis.call('HSET', key, 'kind', 'connection-domain-level', 'tenant', tenant, 'targetId', f[2], 'targetName', f[3] or '')
-local facts = {'fact.displayName', f[4], 'fact.strategy', f[5], 'fact.wasDomainConnection', f[6], 'fact.dcr', f[7]}
-for i = 1, #facts, 2 do
-  if facts[i + 1] then redis.call('HSET', key, facts[i], facts[i + 1]) end
-end
-redis.call('HDEL', key, 'connectionId', 'connectionName', 'displayName', 'strategy', 'wasDomainConnection', 'dcr')
-local oldOpen = p .. ':open:' .. f[1] .. ':' .. f[2]
-if redis.call('GET', oldOpen) == id then
-  redis.call('DEL', oldOpen)
-  redis.call('SET', p .. ':open:' .. tenant .. ':connection-domain-level:' .. f[1] .. ':' .. f[2], id, 'NX')
-end
-return 1
-`;
-
-/** ARGV: prefix, id, from, to, now, field/value pairs… */
-const TRANSITION_SCRIPT = `${RELEASE}
-local p, id, from, to, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local key = p .. ':request:' .. id
-local state = redis.call('HGET', key, 'state')
-if not state then return {'missing'} end
-if state ~= from then return {'conflict', state} end
-redis.call('HSET', key, 'state', to)
-for i = 6, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-redis.call('ZREM', p .. ':state:' .. from, id)
-redis.call('ZADD', p .. ':state:' .. to, now, id)
-if to ~= 'PENDING' and to ~= 'APPROVED' then release(p, id, key) end
-return {'ok'}
-`;
-
-/**
- * Records one approver's approval. The request becomes APPROVED when the number of distinct
- * approvers reaches its requiredApprovals; the same person approving twice counts once.
- * ARGV: prefix, id, approver, now. Returns {outcome, count[, request hash, approvers]}: the
- * request comes back with the answer, saving the click a round trip.
- */
-const APPROVE_SCRIPT = `
-local p, id, user, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local key = p .. ':request:' .. id
-local state = redis.call('HGET', key, 'state')
-if not state then return {'missing', '0'} end
-if state ~= 'PENDING' then return {'conflict', state} end
-local approvals = key .. ':approvals'
-if redis.call('ZSCORE', approvals, user) then
-  return {'duplicate', tostring(redis.call('ZCARD', approvals))}
-end
-redis.call('ZADD', approvals, now, user)
-local n = redis.call('ZCARD', approvals)
-local required = tonumber(redis.call('HGET', key, 'requiredApprovals')) or 1
-local outcome = 'recorded'
-if n >= required then
-  redis.call('HSET', key, 'state', 'APPROVED', 'decidedBy', user, 'decidedAt', now)
-  redis.call('ZREM', p .. ':state:PENDING', id)
-  redis.call('ZADD', p .. ':state:APPROVED', now, id)
-  outcome = 'approved'
-end
-return {outcome, tostring(n), redis.call('HGETALL', key), redis.call('ZRANGE', approvals, 0, -1)}
-`;
+import {
+  APPROVE_SCRIPT,
+  CREATE_SCRIPT,
+  MIGRATE_SCRIPT,
+  REFUSE_SCRIPT,
+  TRANSITION_SCRIPT,
+} from "./store-scripts.js";
 
 export type CreateResult =
   | { ok: true; request: ChangeRequest }
@@ -145,12 +30,25 @@ export type CreateRefusal = Exclude<CreateResult, { ok: true }>;
 export type TransitionResult =
   | { ok: true; request: ChangeRequest }
   | { ok: false; reason: "missing" }
-  | { ok: false; reason: "conflict"; current: RequestState };
+  | { ok: false; reason: "conflict"; current: RequestState }
+  /** It was PENDING past its expiry time: it is EXPIRED now, and nothing else happened. */
+  | { ok: false; reason: "expired"; expiresAt: number };
 
 export type ApproveResult =
   | { outcome: "approved" | "recorded" | "duplicate"; request: ChangeRequest }
   | { outcome: "missing" }
-  | { outcome: "conflict"; current: RequestState };
+  | { outcome: "conflict"; current: RequestState }
+  /** Past its expiry time: the click expired it instead (the request, now EXPIRED). */
+  | { outcome: "expired"; expiresAt: number; request: ChangeRequest };
+
+/** What a state change records in the audit trail, besides the change itself. */
+export interface ChangeEvent {
+  event: AuditEvent;
+  /** Who did it; undefined for the bot. */
+  actorId?: string;
+  /** Free text: a reason, Auth0's answer. */
+  detail?: string;
+}
 
 /** Fields outside the state machine and the target, as annotate() and transition() take them. */
 type Fields = Partial<
@@ -170,19 +68,36 @@ export interface CreateOptions {
   maxOpenPerUser: number;
 }
 
+export interface StoreOptions {
+  /** How long a settled request is kept (its hash, approvals and index entries). */
+  retentionMs?: number;
+  /** Epoch milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+/** 90 days. */
+export const DEFAULT_RETENTION_MS = 90 * 24 * 3600 * 1000;
+
 /**
  * Requests live in Redis only, so any replica can serve any click and a restart loses nothing.
  */
 export class RequestStore {
+  private readonly now: () => number;
+  readonly retentionMs: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly now: () => number = Date.now,
+    options: StoreOptions | (() => number) = {},
   ) {
+    const opts = typeof options === "function" ? { now: options } : options;
+    this.now = opts.now ?? Date.now;
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
     if (!this.redis.createRequest) {
       this.redis.defineCommand("createRequest", { numberOfKeys: 0, lua: CREATE_SCRIPT });
       this.redis.defineCommand("transitionRequest", { numberOfKeys: 0, lua: TRANSITION_SCRIPT });
       this.redis.defineCommand("approveRequest", { numberOfKeys: 0, lua: APPROVE_SCRIPT });
+      this.redis.defineCommand("refuseClick", { numberOfKeys: 0, lua: REFUSE_SCRIPT });
       this.redis.defineCommand("migrateRequest", { numberOfKeys: 0, lua: MIGRATE_SCRIPT });
     }
   }
@@ -221,6 +136,7 @@ export class RequestStore {
       String(options.maxOpenPerUser),
       openKeySuffix(request, request.target.id),
       request.requesterId,
+      request.reason ? `Reason: ${request.reason}` : "",
       openKeySuffix(request, request.target.name),
       ...toHash(request),
     )) as [string, string?];
@@ -277,11 +193,15 @@ export class RequestStore {
     if (pairs.length > 0) await this.redis.hset(this.key(id), pairs);
   }
 
+  /**
+   * Moves a request from one state to another, recording `change.event` in the audit trail in
+   * the same step. A PENDING request past its expiry time expires instead.
+   */
   async transition(
     id: string,
     from: RequestState,
     to: RequestState,
-    fields: Fields = {},
+    change: { fields?: Fields } & Partial<ChangeEvent> = {},
   ): Promise<TransitionResult> {
     const result = (await this.redis.transitionRequest(
       this.prefix,
@@ -289,15 +209,37 @@ export class RequestStore {
       from,
       to,
       String(this.now()),
-      ...toFieldList(fields),
+      String(this.retentionMs),
+      change.event ?? "",
+      change.actorId ?? "",
+      change.detail ?? "",
+      ...toFieldList(change.fields ?? {}),
     )) as [string, string?];
     if (result[0] === "missing") return { ok: false, reason: "missing" };
     if (result[0] === "conflict") {
       return { ok: false, reason: "conflict", current: result[1] as RequestState };
     }
+    if (result[0] === "expired")
+      return { ok: false, reason: "expired", expiresAt: Number(result[1]) };
     const request = await this.get(id);
     if (!request) return { ok: false, reason: "missing" };
     return { ok: true, request };
+  }
+
+  /**
+   * Audits a refused click by `userId`, at most once per person and request within `windowMs`.
+   * True when it was recorded.
+   */
+  async refuse(id: string, userId: string, detail: string, windowMs: number): Promise<boolean> {
+    const recorded = await this.redis.refuseClick(
+      this.prefix,
+      id,
+      userId,
+      String(this.now()),
+      String(windowMs),
+      detail,
+    );
+    return Number(recorded) === 1;
   }
 
   /** One approver's approval; see APPROVE_SCRIPT. */
@@ -307,11 +249,13 @@ export class RequestStore {
       id,
       approverId,
       String(this.now()),
+      String(this.retentionMs),
     )) as [string, string, string[]?, string[]?];
     if (outcome === "missing") return { outcome: "missing" };
     if (outcome === "conflict") return { outcome: "conflict", current: detail as RequestState };
     const request = flat ? fromHash(fromFieldList(flat), approvals ?? []) : await this.get(id);
     if (!request) return { outcome: "missing" };
+    if (outcome === "expired") return { outcome, expiresAt: Number(detail), request };
     return { outcome: outcome as "approved" | "recorded" | "duplicate", request };
   }
 
@@ -372,6 +316,7 @@ declare module "ioredis" {
     createRequest(...args: string[]): Result<unknown, Context>;
     transitionRequest(...args: string[]): Result<unknown, Context>;
     approveRequest(...args: string[]): Result<unknown, Context>;
+    refuseClick(...args: string[]): Result<unknown, Context>;
     migrateRequest(...args: string[]): Result<unknown, Context>;
   }
 }

@@ -15,6 +15,7 @@ import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import { UserRateLimit } from "../requests/user-rate-limit.js";
 import type { SlackBot } from "../slack/app.js";
+import { AuditRelay } from "../slack/audit-relay.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
 import { Shutdown } from "./shutdown.js";
 import { Workers } from "./workers.js";
@@ -76,7 +77,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     redis = client;
     shutdown.add("redis", () => client.quit());
     redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-    const store = new RequestStore(redis, prefix);
+    const store = new RequestStore(redis, prefix, { retentionMs: config.requestRetentionMs });
     const migrated = await store.migrateLegacyRequests();
     if (migrated > 0) logger.info({ migrated }, "open requests brought into today's shape");
 
@@ -94,7 +95,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     // Closed together, in one bounded step.
     shutdown.add("queues", () => Promise.all(allQueues.map((q) => q.close())));
     const auditLog = new AuditLog(redis, prefix, config.auditRetention);
-    const outbox = new Outbox({ slack: queues.outbox, audit: queues.audit }, auditLog);
+    // Before any request can be handled here, so no event of ours comes before the cursor.
+    await auditLog.initCursor();
+    const outbox = new Outbox(queues.outbox);
 
     const { auth0, tokens } = createAuth0(config, logger, shutdown);
     const metrics = new Metrics({
@@ -106,12 +109,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       },
     });
     metrics.watchQueues(...allQueues);
-    outbox.onEvent((entry) => {
-      metrics.events.inc({ event: entry.event });
-      const createdAt = (entry.request as { createdAt?: number }).createdAt;
-      if ((entry.event === "approved" || entry.event === "denied") && createdAt) {
-        metrics.decisionSeconds.observe({ decision: entry.event }, (entry.at - createdAt) / 1000);
-      }
+    metrics.watchAuditRelay(async () => {
+      const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
+      return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
     });
 
     const workers = new Workers({ config, role, store, outbox, logger, metrics, shutdown });
@@ -123,18 +123,43 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       retryConfig: { retries: 0 },
     });
     await workers.startSlackDelivery(outboxClient, queues);
+    const relay = new AuditRelay({
+      redis: client,
+      auditLog,
+      store,
+      client: outboxClient,
+      outbox,
+      auditChannelId: config.slack.auditChannelId,
+      prefix,
+      logger,
+      hold: QUEUE_POLICIES.audit.holdBackoff,
+      onRelayed: (record, request) => {
+        metrics.events.inc({ event: record.event });
+        if ((record.event === "approved" || record.event === "denied") && request) {
+          metrics.decisionSeconds.observe(
+            { decision: record.event },
+            (record.at - request.createdAt) / 1000,
+          );
+        }
+      },
+    });
+    relay.start();
+    shutdown.add("audit relay", () => relay.stop());
+
+    // Who may ask and decide: the bot asks at every click, the worker once more before a change.
+    const slackClient = new WebClient(config.slack.botToken, webClientOptions(config, logger));
+    const groupMembers = async (usergroup: string) => {
+      const result = await slackClient.usergroups.users.list({ usergroup });
+      return result.users ?? [];
+    };
+    const policy = new RequestPolicy(
+      new People({ ...config.approvers, groupMembers }),
+      new People({ ...config.requesters, groupMembers }),
+    );
 
     let httpListener: SlackBot["httpListener"];
     let slackReady = async () => true;
     if (runsBot) {
-      const groupMembers = async (usergroup: string) => {
-        const result = await bot.app.client.usergroups.users.list({ usergroup });
-        return result.users ?? [];
-      };
-      const policy = new RequestPolicy(
-        new People({ ...config.approvers, groupMembers }),
-        new People({ ...config.requesters, groupMembers }),
-      );
       // Loaded only where the bot runs: a worker has no use for Bolt (and its memory).
       const { createSlackBot } = await import("../slack/app.js");
       const bot = createSlackBot({
@@ -148,6 +173,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         auditLog,
         userLimit: new UserRateLimit(client, prefix, config.policy.userRateLimit),
         logger,
+        auditChannelJoined: () => relay.wake(),
       });
       httpListener = bot.httpListener;
       await bot.start();
@@ -164,7 +190,12 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       };
     }
 
-    if (runsWorker) workers.startChangeWorkers(auth0, queues);
+    if (runsWorker) {
+      workers.startChangeWorkers(auth0, queues, {
+        approvalsStillHold: (request) => policy.approvalsStillHold(request),
+        dryRun: config.policy.dryRun,
+      });
+    }
 
     // Without Redis no job can finish anyway, so then there is nothing to wait for.
     shutdown.add(

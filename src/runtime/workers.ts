@@ -1,7 +1,7 @@
 import type { WebClient } from "@slack/web-api";
 import { type Processor, type Queue, Worker } from "bullmq";
 import type { Config } from "../config.js";
-import { applyChangeProcessor } from "../jobs/apply-change.js";
+import { type ApplyChangeDeps, applyChangeProcessor } from "../jobs/apply-change.js";
 import { type ExpiryJobData, expiryProcessor } from "../jobs/expiry.js";
 import type { Outbox, OutboxMessage } from "../jobs/outbox.js";
 import {
@@ -97,11 +97,12 @@ export class Workers {
   startChangeWorkers(
     auth0: ManagementApi,
     queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
+    checks: Pick<ApplyChangeDeps, "approvalsStillHold" | "dryRun">,
   ): void {
     const { store, outbox, logger, shutdown } = this.parts;
     this.start<ChangeJobData>(
       QUEUE_POLICIES.change,
-      applyChangeProcessor({ store, auth0, outbox, queue: queues.change, logger }),
+      applyChangeProcessor({ store, auth0, outbox, queue: queues.change, logger, ...checks }),
     );
     this.start<ExpiryJobData>(QUEUE_POLICIES.expiry, expiryProcessor({ store, outbox, logger }));
     const reconcileDeps = {

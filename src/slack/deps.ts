@@ -23,5 +23,7 @@ export interface BotDeps {
   /** USER_RATE_LIMIT, counted in Redis. */
   userLimit: UserRateLimit;
   logger: Logger;
+  /** The bot was invited back into the audit channel: held audit lines can go now. */
+  auditChannelJoined?: () => void;
   now?: () => number;
 }

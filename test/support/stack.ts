@@ -91,8 +91,16 @@ export interface Stack {
     requestId: string,
     opts?: { team?: string; userTeam?: string | null; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
-  /** Clicks Deny, then submits the modal it opened with `reason`. */
-  deny(user: string, requestId: string, reason: string): Promise<SlackPostResult>;
+  /**
+   * Clicks Deny, then submits the modal it opened with `reason` (after `beforeSubmit`, if given:
+   * what happens while the approver types).
+   */
+  deny(
+    user: string,
+    requestId: string,
+    reason: string,
+    beforeSubmit?: () => Promise<void>,
+  ): Promise<SlackPostResult>;
   /** Submits the deny dialog of `requestId` with `reason`, as if it had been opened. */
   submitDenyReason(
     user: string,
@@ -100,6 +108,8 @@ export interface Stack {
     reason: string,
     opts?: { userTeam?: string | null },
   ): Promise<SlackPostResult>;
+  /** Delivers an Events API event (`{type: "member_joined_channel", …}`) to the bot. */
+  event(event: Record<string, unknown>): Promise<SlackPostResult>;
   /** Opens the App Home tab as `user`; resolves with the view Slack was asked to publish. */
   openHome(user: string): Promise<{ blocks: unknown[] }>;
   /** Texts of the replies posted to a response URL. */
@@ -244,7 +254,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       return { status: res.status, responseUrl };
     },
-    async deny(user, requestId, reason) {
+    async deny(user, requestId, reason, beforeSubmit) {
       const opened = slack.callsTo("views.open").length;
       const click = await stack.click(user, "deny_request", requestId);
       expect(click.status).toBe(200);
@@ -252,6 +262,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         what: "the deny dialog",
       });
       const view = call.args.view as { private_metadata: string };
+      await beforeSubmit?.();
       return stack.submitDenyReason(user, view.private_metadata, reason);
     },
     submitDenyReason(user, requestId, reason, opts) {
@@ -263,6 +274,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         private_metadata: requestId,
         values: { deny_reason: { reason: { type: "plain_text_input", value: reason } } },
       });
+    },
+    event(event) {
+      return deliver.event({ team_id: TEAM_ID, event: event as EventInput["event"] });
     },
     async openHome(user) {
       const published = slack.callsTo("views.publish").length;

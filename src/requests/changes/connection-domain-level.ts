@@ -137,6 +137,11 @@ export const connectionDomainLevel: ChangeKind = {
     return changedWords(after, wanted);
   },
 
+  async isApplied(api: ManagementApi, request: ChangeRequest): Promise<boolean> {
+    const current = await api.getConnection(request.target.id);
+    return current.is_domain_connection === isPromote(request.action);
+  },
+
   words: WORDS,
 
   stateLine(target: ChangeTarget): string {

@@ -85,6 +85,11 @@ export interface ChangeKind {
    * Safe to run twice.
    */
   apply(api: ManagementApi, request: ChangeRequest, options: { dryRun: boolean }): Promise<string>;
+  /**
+   * Reads the target again: is the change in place? For when Auth0 did not answer the change
+   * itself (a timeout, a 5xx) and the worker must not record a failure that did not happen.
+   */
+  isApplied(api: ManagementApi, request: ChangeRequest): Promise<boolean>;
 
   words: Readonly<Record<ChangeAction, ActionWords>>;
   /** The target's present state in a line (status): "`acme-db` … is *a domain-level connection*". */

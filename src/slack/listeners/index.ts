@@ -10,6 +10,7 @@ import type { ButtonArgs } from "./actions/decide.js";
 import { denyRequest } from "./actions/deny-request.js";
 import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
+import { memberJoinedChannel } from "./events/member-joined-channel.js";
 import { allowedTeams } from "./middleware/allowed-teams.js";
 import { userRateLimit } from "./middleware/user-rate-limit.js";
 import { type DenySubmissionArgs, denyReasonSubmitted } from "./views/deny-reason-submitted.js";
@@ -45,4 +46,5 @@ export function registerListeners(app: App, deps: BotDeps): void {
     ),
   );
   app.event("app_home_opened", appHomeOpened(deps));
+  app.event("member_joined_channel", memberJoinedChannel(deps));
 }

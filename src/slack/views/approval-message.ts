@@ -46,6 +46,8 @@ export function statusLine(request: ChangeRequest): string | undefined {
         : `:white_check_mark: ${words.done} ${at(request.completedAt)} (approved by ${by}).`;
     case "FAILED":
       return `:x: ${words.noun} failed ${at(request.completedAt)} (approved by ${by})${dry}.`;
+    case "UNKNOWN":
+      return `:grey_question: Outcome unknown ${at(request.completedAt)}: check in Auth0 whether it was applied (approved by ${by})${dry}.`;
     case "DENIED":
       return `:no_entry_sign: Denied by ${request.decidedBy ? userMention(request.decidedBy) : "an approver"} ${at(request.decidedAt)}.`;
     case "EXPIRED":
@@ -154,7 +156,7 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
         elements: [mrkdwn("*Why*"), plain(request.denyReason, 2000)],
       });
     }
-    if (request.state === "FAILED" && request.outcome) {
+    if ((request.state === "FAILED" || request.state === "UNKNOWN") && request.outcome) {
       blocks.push({ type: "context", elements: [mrkdwn("*Why*"), plain(request.outcome, 2000)] });
     }
   }

@@ -14,6 +14,7 @@ const ICONS: Record<AuditEvent, string> = {
   demoted: ":white_check_mark:",
   "dry-run": ":test_tube:",
   failed: ":x:",
+  "outcome-unknown": ":grey_question:",
 };
 
 /**

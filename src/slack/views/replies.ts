@@ -33,7 +33,7 @@ export function outcomeDm(request: ChangeRequest): string {
   const head = `Your request ${code(request.id)} to ${words.verb} ${targetLabel(request)}${request.dryRun ? " (dry run)" : ""}:`;
   const status = statusLine(request) ?? "is waiting for a decision.";
   const why =
-    request.state === "FAILED" && request.outcome
+    (request.state === "FAILED" || request.state === "UNKNOWN") && request.outcome
       ? `\nWhy: ${escapeMrkdwn(request.outcome)}`
       : request.state === "DENIED" && request.denyReason
         ? `\nReason given: ${escapeMrkdwn(request.denyReason)}`

@@ -118,7 +118,8 @@ export interface SlackEmulator {
   setUsergroup(id: string, members: string[]): void;
   /**
    * Whether the bot is a member of a channel, as `conversations.info` reports it in
-   * `channel.is_member` (default: a member of every channel). Kept across `reset()`.
+   * `channel.is_member` (default: a member of every channel); `chat.postMessage` to a channel it
+   * is not in answers `not_in_channel`. Kept across `reset()`.
    */
   setChannelMembership(channelId: string, isMember: boolean): void;
   /**

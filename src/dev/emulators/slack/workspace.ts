@@ -163,6 +163,10 @@ export function createWorkspace(options: WorkspaceOptions): Workspace {
     "chat.postMessage": (args) => {
       const channel = requireChannel(args);
       requireContent(args);
+      // As in Slack without chat:write.public: a channel the bot was removed from refuses it.
+      if (/^[CG]/.test(channel) && membership.get(canonicalChannel(channel)) === false) {
+        throw new ApiError("not_in_channel");
+      }
       const threadTs = str(args, "thread_ts");
       const msg: SlackMessage = {
         channel: canonicalChannel(channel),

@@ -4,7 +4,7 @@ import type { BotDeps } from "../../deps.js";
 import { approvalProgress } from "../../views/approval-message.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 import { refreshHome } from "../events/app-home-opened.js";
-import { type ButtonArgs, checkDecision, stateInWords, teller } from "./decide.js";
+import { type ButtonArgs, checkDecision, expiredWords, stateInWords, teller } from "./decide.js";
 
 /**
  * Approve: records this approver's approval atomically; when the quorum is reached the request
@@ -34,19 +34,13 @@ export function approveRequest(deps: BotDeps) {
             `:information_source: You have already approved ${code(checked.id)}. ${approvalProgress(result.request)}`,
           );
           return;
+        case "expired":
+          await deps.outbox.settled(result.request, { tellRequester: true });
+          await tell(expiredWords(checked.id, result.expiresAt));
+          return;
         case "recorded": {
           const { request } = result;
           await deps.outbox.updateApproval(request, `approval-${request.approvals.length}`);
-          await deps.outbox.audit(
-            {
-              event: "approval",
-              request,
-              actorId: userId,
-              at: (deps.now ?? Date.now)(),
-              detail: approvalProgress(request).replace(/<@(\w+)>/g, "@$1"),
-            },
-            userId,
-          );
           await tell(
             `:ballot_box_with_check: Your approval of ${code(request.id)} is recorded. ${approvalProgress(request)}`,
           );
@@ -54,20 +48,10 @@ export function approveRequest(deps: BotDeps) {
         }
         case "approved": {
           const { request } = result;
-          // The job first, so the worker starts while Slack is being told; the worker waits for
-          // this "approved" line before it records the outcome, so the trail stays in order.
+          // The job first, so the worker starts while Slack is being told. The "approved" audit
+          // event was recorded with the approval, so it precedes the outcome's in the trail.
           await enqueueChange(deps.changeQueue, request.id);
           log.info("request approved and enqueued");
-          await deps.outbox.audit({
-            event: "approved",
-            request,
-            actorId: userId,
-            at: request.decidedAt ?? Date.now(),
-            detail:
-              request.requiredApprovals > 1
-                ? `Approved by ${request.approvals.length} of ${request.requiredApprovals} required.`
-                : undefined,
-          });
           await deps.outbox.updateApproval(request);
           break;
         }

@@ -3,7 +3,7 @@ import type { WebClient } from "@slack/web-api";
 import { errorInWords } from "../../../error-words.js";
 import { type ChangeRequest, isRequestId, type RequestState } from "../../../requests/model.js";
 import type { BotDeps } from "../../deps.js";
-import { code, escapeMrkdwn } from "../../views/text.js";
+import { code, escapeMrkdwn, slackDate } from "../../views/text.js";
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -15,10 +15,16 @@ const STATE_WORDS: Record<RequestState, string> = {
   DENIED: "already denied",
   EXPIRED: "already expired",
   CANCELLED: "already cancelled by the requester",
+  UNKNOWN: "already approved (whether it was applied is unknown: check Auth0)",
 };
 
 export function stateInWords(state: RequestState): string {
   return STATE_WORDS[state];
+}
+
+/** The answer to a decision that came after the request's time ran out. */
+export function expiredWords(requestId: string, expiresAt: number): string {
+  return `:alarm_clock: Request ${code(requestId)} expired at ${slackDate(expiresAt)} without enough approvals. Nothing was changed; it can be asked for again.`;
 }
 
 /**
@@ -75,6 +81,13 @@ export async function checkDecision(
       );
       return undefined;
     }
+    if (request.state === "PENDING" && (deps.now ?? Date.now)() >= request.expiresAt) {
+      // Its time ran out (even if no expiry job has run yet): expire it now, and say so.
+      const moved = await deps.store.transition(requestId, "PENDING", "EXPIRED");
+      if (moved.ok) await deps.outbox.settled(moved.request, { tellRequester: true });
+      await tell(expiredWords(requestId, request.expiresAt));
+      return undefined;
+    }
     if (request.state !== "PENDING") {
       await tell(
         `:information_source: Request ${code(requestId)} is ${stateInWords(request.state)}. Nothing was changed.`,
@@ -91,15 +104,15 @@ export async function checkDecision(
   }
 }
 
+/**
+ * Audits a refused click: once per person and request within REFUSED_AUDIT_WINDOW, so a flood of
+ * clicks cannot bury the real lines behind it.
+ */
 export async function auditRefusal(
   deps: BotDeps,
   request: ChangeRequest,
   userId: string,
   detail: string,
 ): Promise<void> {
-  const now = (deps.now ?? Date.now)();
-  await deps.outbox.audit(
-    { event: "refused", request, actorId: userId, at: now, detail },
-    `${userId}.${now}.${Math.random().toString(36).slice(2, 8)}`,
-  );
+  await deps.store.refuse(request.id, userId, detail, deps.config.policy.refusedAuditWindowMs);
 }

@@ -1,7 +1,7 @@
 import { isRequestId } from "../../../requests/model.js";
 import { shown, splitFirst } from "../../command-text.js";
 import { code } from "../../views/text.js";
-import { stateInWords } from "../actions/decide.js";
+import { expiredWords, stateInWords } from "../actions/decide.js";
 import { Refusal, subcommand } from "./types.js";
 
 /** `cancel <request id>`: the requester withdraws a pending request. */
@@ -28,8 +28,13 @@ export const cancel = subcommand<{ requestId: string }>({
       );
     }
     const moved = await deps.store.transition(requestId, "PENDING", "CANCELLED", {
-      completedAt: (deps.now ?? Date.now)(),
+      fields: { completedAt: (deps.now ?? Date.now)() },
+      event: "cancelled",
+      actorId: userId,
     });
+    if (!moved.ok && moved.reason === "expired") {
+      throw new Refusal(expiredWords(requestId, moved.expiresAt));
+    }
     if (!moved.ok) {
       const state = moved.reason === "conflict" ? stateInWords(moved.current) : "gone";
       throw new Refusal(
@@ -37,11 +42,7 @@ export const cancel = subcommand<{ requestId: string }>({
       );
     }
     // The requester did it themselves: no message to tell them.
-    await deps.outbox.settled(
-      moved.request,
-      { event: "cancelled", actorId: userId, at: moved.request.completedAt ?? Date.now() },
-      { tellRequester: false },
-    );
+    await deps.outbox.settled(moved.request, { tellRequester: false });
     await reply(`:leftwards_arrow_with_hook: Request ${code(requestId)} is withdrawn.`);
   },
 });

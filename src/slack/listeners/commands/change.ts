@@ -92,14 +92,8 @@ async function requestChange(
     ),
   );
   if (!created.ok) throw createRefusal(created, code(target.name), words.verb);
+  // The "requested" audit event was recorded with the request.
   const request = await postForApproval(ctx, created.request);
-  await deps.outbox.audit({
-    event: "requested",
-    request,
-    actorId: request.requesterId,
-    at: request.createdAt,
-    detail: request.reason ? `Reason: ${request.reason}` : undefined,
-  });
   await scheduleExpiry(deps.expiryQueue, request.id, request.expiresAt);
   deps.logger
     .child({ requestId: request.id, user: userId })
@@ -148,8 +142,9 @@ async function postForApproval(ctx: CommandContext, request: ChangeRequest) {
       .child({ requestId: request.id })
       .error({ err }, "could not post the approval message");
     await deps.store.transition(request.id, "PENDING", "CANCELLED", {
-      outcome: "the approval message could not be posted",
-      completedAt: Date.now(),
+      fields: { outcome: "the approval message could not be posted", completedAt: Date.now() },
+      event: "cancelled",
+      detail: "The approval message could not be posted, so nobody could decide on it.",
     });
     const slackError = (err as { data?: { error?: string } }).data?.error;
     const hint =

@@ -3,7 +3,7 @@ import { isRequestId } from "../../../requests/model.js";
 import type { BotDeps } from "../../deps.js";
 import { DENY_REASON_ACTION_ID, DENY_REASON_BLOCK_ID } from "../../views/deny-modal.js";
 import { code } from "../../views/text.js";
-import { auditRefusal, stateInWords, tellUser } from "../actions/decide.js";
+import { auditRefusal, expiredWords, stateInWords, tellUser } from "../actions/decide.js";
 import { refreshHome } from "../events/app-home-opened.js";
 
 export type DenySubmissionArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -35,10 +35,21 @@ export function denyReasonSubmitted(deps: BotDeps) {
         view.state.values[DENY_REASON_BLOCK_ID]?.[DENY_REASON_ACTION_ID]?.value ?? ""
       ).trim();
       const moved = await deps.store.transition(requestId, "PENDING", "DENIED", {
-        decidedBy: userId,
-        decidedAt: (deps.now ?? Date.now)(),
-        denyReason: reason || undefined,
+        fields: {
+          decidedBy: userId,
+          decidedAt: (deps.now ?? Date.now)(),
+          denyReason: reason || undefined,
+        },
+        event: "denied",
+        actorId: userId,
+        detail: reason ? `Reason: ${reason}` : "No reason given.",
       });
+      if (!moved.ok && moved.reason === "expired") {
+        const expired = await deps.store.get(requestId);
+        if (expired) await deps.outbox.settled(expired, { tellRequester: true });
+        await tell(expiredWords(requestId, moved.expiresAt));
+        return;
+      }
       if (!moved.ok) {
         const state = moved.reason === "conflict" ? stateInWords(moved.current) : "gone";
         await tell(
@@ -47,16 +58,7 @@ export function denyReasonSubmitted(deps: BotDeps) {
         return;
       }
       log.info("request denied");
-      await deps.outbox.settled(
-        moved.request,
-        {
-          event: "denied",
-          actorId: userId,
-          at: moved.request.decidedAt ?? Date.now(),
-          detail: reason ? `Reason: ${reason}` : "No reason given.",
-        },
-        { tellRequester: true },
-      );
+      await deps.outbox.settled(moved.request, { tellRequester: true });
       await refreshHome(deps, client, userId);
     } catch (err) {
       log.error({ err }, "deny failed");
