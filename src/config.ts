@@ -56,22 +56,41 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-const duration = (fallback: string) =>
+/** How many commands and clicks one person may send per window. */
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/** A rate such as `20/1m` (20 a minute) or `5/10s`. */
+export function parseRate(text: string): RateLimit | undefined {
+  const match = /^(\d+)\s*\/\s*(\S+)$/.exec(text.trim());
+  const limit = Number(match?.[1]);
+  const windowMs = match?.[2] ? parseDuration(match[2]) : undefined;
+  if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === undefined) return undefined;
+  return { limit, windowMs };
+}
+
+/** A setting with a default, read by `parse`; what it cannot read is reported as not `expected`. */
+const readWith = <T>(fallback: string, parse: (text: string) => T | undefined, expected: string) =>
   z
     .string()
     .trim()
     .default(fallback)
     .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be a duration such as 24h, 30m or 45s, not "${v}"`,
-        });
+      const value = parse(v);
+      if (value === undefined) {
+        ctx.addIssue({ code: "custom", message: `must be ${expected}, not "${v}"` });
         return z.NEVER;
       }
-      return ms;
+      return value;
     });
+
+const duration = (fallback: string) =>
+  readWith(fallback, parseDuration, "a duration such as 24h, 30m or 45s");
+
+const rate = (fallback: string) =>
+  readWith(fallback, parseRate, "a count per duration such as 20/1m or 5/10s");
 
 const boolean = (fallback: boolean) =>
   z
@@ -178,6 +197,7 @@ const envSchema = z
     REQUIRED_APPROVALS: positiveInt(1),
     REQUEST_TTL: duration("24h"),
     MAX_OPEN_REQUESTS_PER_USER: positiveInt(5),
+    USER_RATE_LIMIT: rate("20/1m"),
     ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
     DRY_RUN: boolean(false),
     AUDIT_RETENTION: positiveInt(10_000),
@@ -256,6 +276,8 @@ export interface Config {
     requiredApprovals: number;
     requestTtlMs: number;
     maxOpenRequestsPerUser: number;
+    /** Commands and clicks one person may send per window, counted in Redis by every replica. */
+    userRateLimit: RateLimit;
     /** Workspaces (T…) and enterprises (E…) whose people may use the bot; empty means any. */
     allowedTeamIds: string[];
     dryRun: boolean;
@@ -368,6 +390,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requiredApprovals: e.REQUIRED_APPROVALS,
       requestTtlMs: e.REQUEST_TTL,
       maxOpenRequestsPerUser: e.MAX_OPEN_REQUESTS_PER_USER,
+      userRateLimit: e.USER_RATE_LIMIT,
       allowedTeamIds: e.ALLOWED_TEAM_IDS,
       dryRun: e.DRY_RUN,
       refusedAuditWindowMs: e.REFUSED_CLICK_AUDIT_WINDOW,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, configWarnings, loadConfig, parseDuration } from "../src/config.js";
+import {
+  ConfigError,
+  configWarnings,
+  loadConfig,
+  parseDuration,
+  parseRate,
+} from "../src/config.js";
 import { startBotProcess } from "./support/child.js";
 
 const GOOD = {
@@ -36,6 +42,7 @@ describe("configuration", () => {
       requiredApprovals: 1,
       requestTtlMs: 24 * 3600_000,
       maxOpenRequestsPerUser: 5,
+      userRateLimit: { limit: 20, windowMs: 60_000 },
       allowedTeamIds: [],
       dryRun: false,
       refusedAuditWindowMs: 10 * 60_000,
@@ -128,6 +135,19 @@ describe("configuration", () => {
     expect(parseDuration("2d")).toBe(172_800_000);
     expect(parseDuration("10")).toBeUndefined();
     expect(parseDuration("0s")).toBeUndefined();
+  });
+
+  it("reads a per-person rate limit as a count per duration", () => {
+    expect(parseRate("20/1m")).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(parseRate(" 5 / 10s ")).toEqual({ limit: 5, windowMs: 10_000 });
+    for (const bad of ["20", "0/1m", "20/m", "-1/1m", "twenty/1m", "20/1m/2"]) {
+      expect(parseRate(bad), bad).toBeUndefined();
+    }
+    expect(loadConfig({ ...GOOD, USER_RATE_LIMIT: "3/1s" }).policy.userRateLimit).toEqual({
+      limit: 3,
+      windowMs: 1_000,
+    });
+    expect(problems({ ...GOOD, USER_RATE_LIMIT: "lots" })[0]).toMatch(/^USER_RATE_LIMIT .*20\/1m/);
   });
 
   it("npm start with a bad environment prints one line per problem and exits 1", async () => {

@@ -274,3 +274,39 @@ describe("requests stored before change kinds", () => {
     expect((await store.create(connectionRequest(ACME), OPTIONS)).ok).toBe(true);
   });
 });
+
+describe("what Redis alone can refuse, before Auth0 is asked (refusalFor)", () => {
+  const change = { tenant: "default", kind: "connection-domain-level", action: "promote" } as const;
+  const asker = (requesterId: string) => ({ ...change, requesterId });
+
+  it("an open request for the same change, found by the target's id or by its name", async () => {
+    const first = await created();
+    const duplicate = { ok: false, reason: "duplicate", openRequestId: first.id };
+    const other = asker("UOTHER0001");
+    expect(await store.refusalFor(other, { kind: "id", id: ACME.id }, 2)).toEqual(duplicate);
+    expect(await store.refusalFor(other, { kind: "name", name: ACME.name }, 2)).toEqual(duplicate);
+    const demote = { ...other, action: "demote" as const };
+    expect(await store.refusalFor(demote, { kind: "name", name: ACME.name }, 2)).toBeUndefined();
+    expect(await store.refusalFor(other, { kind: "name", name: OTHER.name }, 2)).toBeUndefined();
+
+    // Settled, the request no longer holds its target, under either key.
+    await store.transition(first.id, "PENDING", "DENIED");
+    expect(await store.refusalFor(other, { kind: "name", name: ACME.name }, 2)).toBeUndefined();
+    expect(
+      await redis.exists(
+        `${prefix}:open-name:default:connection-domain-level:promote:${ACME.name}`,
+      ),
+    ).toBe(0);
+  });
+
+  it("a requester who holds the most open requests allowed", async () => {
+    await created(connectionRequest(ACME));
+    const me = asker("UREQUESTER");
+    expect(await store.refusalFor(me, { kind: "id", id: OTHER.id }, 2)).toBeUndefined();
+    expect(await store.refusalFor(me, { kind: "id", id: OTHER.id }, 1)).toEqual({
+      ok: false,
+      reason: "limit",
+      open: 1,
+    });
+  });
+});

@@ -84,7 +84,7 @@ describe("approved changes go first", () => {
   it("one person firing 120 status lookups at a 2 requests/s tenant: the approved PATCH still lands within 5 s, and lookups that must wait are told", async () => {
     stack = await startStack({
       auth0: { rateLimit: { perSecond: 2, burst: 2 } },
-      env: { AUTH0_MAX_REQUESTS_PER_SECOND: "2" },
+      env: { AUTH0_MAX_REQUESTS_PER_SECOND: "2", USER_RATE_LIMIT: "1000/1m" },
     });
     const s = stack;
     const requestId = await ask(s, ACME.id);

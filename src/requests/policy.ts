@@ -83,6 +83,32 @@ export class RequestPolicy {
     };
   }
 
+  /**
+   * May this person see requests at all (status, list, history, the App Home tab)? When
+   * requesters are listed, only they and the approvers may; otherwise anyone who may ask.
+   */
+  async mayRead(userId: string): Promise<Decision> {
+    if (this.requesters.isEveryone || (await this.requesters.includes(userId))) {
+      return { allowed: true };
+    }
+    if (await this.approvers.includes(userId)) return { allowed: true };
+    return {
+      allowed: false,
+      why: `only ${this.requesters.describe()} and the approvers may`,
+    };
+  }
+
+  /**
+   * May this person read what people wrote about a request: the requester's reason, an
+   * approver's reason for denying it? Its requester and the approvers, who decide on it.
+   */
+  async maySeeReasons(
+    userId: string,
+    request: Pick<ChangeRequest, "requesterId">,
+  ): Promise<boolean> {
+    return userId === request.requesterId || (await this.approvers.includes(userId));
+  }
+
   /** Can this user decide on this request? The requester never decides on their own. */
   async mayDecide(userId: string, request: Pick<ChangeRequest, "requesterId">): Promise<Decision> {
     if (userId === request.requesterId) {

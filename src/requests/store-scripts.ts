@@ -7,6 +7,8 @@
  *   {p}:request:{id}:approvals    sorted set, approver -> when
  *   {p}:state:{STATE}             sorted set, ids by time of entering the state
  *   {p}:open:{tenant}:{kind}:{action}:{target}   the open request for a target and action
+ *   {p}:open-name:{tenant}:{kind}:{action}:{name}  the same, by the target's name (so a request
+ *                                 by name is refused without asking Auth0 for the id)
  *   {p}:user-open:{user}          set, a requester's open requests
  *   {p}:user-requests:{user}      sorted set, a requester's requests by creation time
  *   {p}:refused:{id}:{user}       marks a refused click audited within the flood window
@@ -18,10 +20,12 @@
 /** Helpers every script shares. */
 const LIB = `
 local function release(p, id, key)
-  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId')
+  local f = redis.call('HMGET', key, 'tenant', 'kind', 'action', 'targetId', 'requesterId', 'connectionId', 'targetName')
   local openKey
   if f[2] then
     openKey = p .. ':open:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. f[4]
+    local nameKey = p .. ':open-name:' .. f[1] .. ':' .. f[2] .. ':' .. f[3] .. ':' .. (f[7] or '')
+    if redis.call('GET', nameKey) == id then redis.call('DEL', nameKey) end
   else
     -- A request stored before change kinds, not yet migrated.
     openKey = p .. ':open:' .. f[3] .. ':' .. f[6]
@@ -82,7 +86,7 @@ end
 
 /**
  * ARGV: prefix, id, now, maxOpen, open key suffix (tenant:kind:action:target), requesterId,
- * requested event's detail, field/value pairs…
+ * requested event's detail, open-name key suffix (tenant:kind:action:name), field/value pairs…
  */
 export const CREATE_SCRIPT = `${LIB}
 local p, id, now, maxOpen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -96,9 +100,10 @@ local userOpen = p .. ':user-open:' .. ARGV[6]
 local n = redis.call('SCARD', userOpen)
 if n >= maxOpen then return {'limit', tostring(n)} end
 local key = p .. ':request:' .. id
-redis.call('HSET', key, unpack(ARGV, 8))
+redis.call('HSET', key, unpack(ARGV, 9))
 redis.call('ZADD', p .. ':state:PENDING', now, id)
 redis.call('SET', openKey, id)
+redis.call('SET', p .. ':open-name:' .. ARGV[8], id)
 redis.call('SADD', userOpen, id)
 redis.call('ZADD', p .. ':user-requests:' .. ARGV[6], now, id)
 audit(p, id, key, 'requested', ARGV[6], now, ARGV[7])

@@ -1,11 +1,9 @@
 import type { ClientContext, Redis, Result } from "ioredis";
 import type { AuditEvent } from "./audit-log.js";
-import { changeKind, isChangeKindName } from "./changes/index.js";
+import { changeKind, type TargetRef } from "./changes/index.js";
 import {
-  type ChangeAction,
   type ChangeKindName,
   type ChangeRequest,
-  type ChangeTarget,
   DEFAULT_TENANT,
   FINAL_STATES,
   type NewChangeRequest,
@@ -14,6 +12,7 @@ import {
   type RequestState,
 } from "./model.js";
 import { fromFieldList, toFieldList } from "./redis-fields.js";
+import { fromHash, toHash } from "./request-hash.js";
 import {
   APPROVE_SCRIPT,
   CREATE_SCRIPT,
@@ -26,6 +25,8 @@ export type CreateResult =
   | { ok: true; request: ChangeRequest }
   | { ok: false; reason: "duplicate"; openRequestId: string }
   | { ok: false; reason: "limit"; open: number };
+
+export type CreateRefusal = Exclude<CreateResult, { ok: true }>;
 
 export type TransitionResult =
   | { ok: true; request: ChangeRequest }
@@ -57,63 +58,6 @@ type Fields = Partial<
     string | number | boolean | undefined
   >
 >;
-
-const FACT = "fact.";
-
-/** A request as the fields of its Redis hash: the target flattened, its facts under "fact.". */
-function toHash(request: ChangeRequest): string[] {
-  const { target, approvals: _approvals, ...rest } = request;
-  const facts = Object.fromEntries(Object.entries(target.facts).map(([k, v]) => [FACT + k, v]));
-  return toFieldList({ ...rest, targetId: target.id, targetName: target.name, ...facts });
-}
-
-function num(v: string | undefined): number | undefined {
-  return v === undefined || v === "" ? undefined : Number(v);
-}
-
-/** The target of a stored request, in today's shape or in the shape before change kinds. */
-function targetOf(h: Record<string, string>): ChangeTarget {
-  if (h.kind !== undefined) {
-    const facts: Record<string, string> = {};
-    for (const [k, v] of Object.entries(h)) if (k.startsWith(FACT)) facts[k.slice(FACT.length)] = v;
-    return { id: h.targetId ?? "", name: h.targetName ?? "", facts };
-  }
-  const facts: Record<string, string> = {};
-  for (const k of ["displayName", "strategy", "wasDomainConnection", "dcr"]) {
-    const v = h[k];
-    if (v !== undefined) facts[k] = v;
-  }
-  return { id: h.connectionId ?? "", name: h.connectionName ?? "", facts };
-}
-
-function fromHash(h: Record<string, string>, approvals: string[]): ChangeRequest | undefined {
-  if (!h.id || !h.state) return undefined;
-  return {
-    id: h.id,
-    kind: h.kind !== undefined && isChangeKindName(h.kind) ? h.kind : "connection-domain-level",
-    tenant: h.tenant ?? DEFAULT_TENANT,
-    action: (h.action as ChangeAction) ?? "promote",
-    target: targetOf(h),
-    state: h.state as RequestState,
-    reason: h.reason ?? "",
-    requesterId: h.requesterId ?? "",
-    teamId: h.teamId ?? "",
-    createdAt: num(h.createdAt) ?? 0,
-    requiredApprovals: num(h.requiredApprovals) ?? 1,
-    approvals,
-    dryRun: h.dryRun === "1",
-    expiresAt: num(h.expiresAt) ?? 0,
-    decidedBy: h.decidedBy,
-    decidedAt: num(h.decidedAt),
-    denyReason: h.denyReason,
-    completedAt: num(h.completedAt),
-    outcome: h.outcome,
-    approvalChannel: h.approvalChannel,
-    approvalTs: h.approvalTs,
-    auditThreadTs: h.auditThreadTs,
-    auditPermalink: h.auditPermalink,
-  };
-}
 
 /** The key part that keeps a second open request for the same change out. */
 function openKeySuffix(r: Pick<ChangeRequest, "tenant" | "kind" | "action">, targetId: string) {
@@ -194,6 +138,7 @@ export class RequestStore {
       openKeySuffix(request, request.target.id),
       request.requesterId,
       request.reason ? `Reason: ${request.reason}` : "",
+      openKeySuffix(request, request.target.name),
       ...toHash(request),
     )) as [string, string?];
     if (result[0] === "duplicate") {
@@ -201,6 +146,33 @@ export class RequestStore {
     }
     if (result[0] === "limit") return { ok: false, reason: "limit", open: Number(result[1]) };
     return { ok: true, request };
+  }
+
+  /**
+   * What create() would refuse, read from Redis alone, so that a request can be refused before
+   * its target is looked up in Auth0: an open request for the same change (found by the target's
+   * id, or by its name), or a requester holding the most open requests allowed. Not atomic:
+   * create() stays the final word.
+   */
+  async refusalFor(
+    change: Pick<NewChangeRequest, "tenant" | "kind" | "action" | "requesterId">,
+    target: TargetRef,
+    maxOpenPerUser: number,
+  ): Promise<CreateRefusal | undefined> {
+    const openKey =
+      target.kind === "id"
+        ? `${this.prefix}:open:${openKeySuffix(change, target.id)}`
+        : `${this.prefix}:open-name:${openKeySuffix(change, target.name)}`;
+    const openId = await this.redis.get(openKey);
+    if (openId) {
+      const [state, name] = await this.redis.hmget(this.key(openId), "state", "targetName");
+      const sameTarget = target.kind === "id" || name === target.name;
+      if (sameTarget && OPEN_STATES.has(state as RequestState)) {
+        return { ok: false, reason: "duplicate", openRequestId: openId };
+      }
+    }
+    const open = await this.redis.scard(`${this.prefix}:user-open:${change.requesterId}`);
+    return open >= maxOpenPerUser ? { ok: false, reason: "limit", open } : undefined;
   }
 
   async get(id: string): Promise<ChangeRequest | undefined> {

@@ -14,6 +14,7 @@ import { Metrics } from "../metrics.js";
 import { AuditLog } from "../requests/audit-log.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
+import { UserRateLimit } from "../requests/user-rate-limit.js";
 import type { SlackBot } from "../slack/app.js";
 import { AuditRelay } from "../slack/audit-relay.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
@@ -176,6 +177,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         expiryQueue: queues.expiry,
         outbox,
         auditLog,
+        userLimit: new UserRateLimit(client, prefix, config.policy.userRateLimit),
         logger,
         auditChannelJoined: () => relay.wake(),
       });

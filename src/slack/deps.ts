@@ -8,6 +8,7 @@ import type { AuditLog } from "../requests/audit-log.js";
 import type { ManagementApi } from "../requests/changes/index.js";
 import type { RequestPolicy } from "../requests/policy.js";
 import type { RequestStore } from "../requests/store.js";
+import type { UserRateLimit } from "../requests/user-rate-limit.js";
 
 /** What the Slack listeners need; built once in runtime, from real parts in tests too. */
 export interface BotDeps {
@@ -19,6 +20,8 @@ export interface BotDeps {
   expiryQueue: Queue<ExpiryJobData>;
   outbox: Outbox;
   auditLog: AuditLog;
+  /** USER_RATE_LIMIT, counted in Redis. */
+  userLimit: UserRateLimit;
   logger: Logger;
   /** The bot was invited back into the audit channel: held audit lines can go now. */
   auditChannelJoined?: () => void;

@@ -8,6 +8,7 @@ import { createLogger } from "../../src/log.js";
 import { type ChangeRequest, FINAL_STATES, OPEN_STATES } from "../../src/requests/model.js";
 import { RequestStore } from "../../src/requests/store.js";
 import { type Role, type Running, start } from "../../src/runtime/index.js";
+import { DENY_MODAL_CALLBACK_ID } from "../../src/slack/views/deny-modal.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -81,13 +82,17 @@ export interface Stack {
   command(
     user: string,
     text: string,
-    opts?: { team?: string },
+    opts?: { team?: string | null; enterprise?: string },
   ): Promise<{ status: number; ack: string; responseUrl: string }>;
+  /**
+   * `team` is the workspace the button is clicked in (`team.id`); `userTeam` the clicker's own
+   * (`user.team_id`, default `team`): another for a Slack Connect user, null for none.
+   */
   click(
     user: string,
     action: "approve_request" | "deny_request",
     requestId: string,
-    opts?: { team?: string; surface?: "message" | "home" },
+    opts?: { team?: string; userTeam?: string | null; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
   /**
    * Clicks Deny, then submits the modal it opened with `reason` (after `beforeSubmit`, if given:
@@ -98,6 +103,13 @@ export interface Stack {
     requestId: string,
     reason: string,
     beforeSubmit?: () => Promise<void>,
+  ): Promise<SlackPostResult>;
+  /** Submits the deny dialog of `requestId` with `reason`, as if it had been opened. */
+  submitDenyReason(
+    user: string,
+    requestId: string,
+    reason: string,
+    opts?: { userTeam?: string | null },
   ): Promise<SlackPostResult>;
   /** Delivers an Events API event (`{type: "member_joined_channel", …}`) to the bot. */
   event(event: Record<string, unknown>): Promise<SlackPostResult>;
@@ -232,7 +244,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const res = await deliver.command({
         text,
         user_id: user,
-        team_id: opts?.team ?? TEAM_ID,
+        team_id: opts?.team === undefined ? TEAM_ID : opts.team,
+        enterprise_id: opts?.enterprise,
         channel_id: "CGENERAL01",
         response_url: responseUrl,
       });
@@ -245,6 +258,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const res = await deliver.action({
         user_id: user,
         team_id: opts?.team ?? TEAM_ID,
+        user_team_id: opts?.userTeam,
         action_id: action,
         value: requestId,
         block_id: `decision_${requestId}`,
@@ -262,13 +276,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const call = await slack.waitFor(() => slack.callsTo("views.open")[opened], {
         what: "the deny dialog",
       });
-      const view = call.args.view as { callback_id: string; private_metadata: string };
+      const view = call.args.view as { private_metadata: string };
       await beforeSubmit?.();
+      return stack.submitDenyReason(user, view.private_metadata, reason);
+    },
+    submitDenyReason(user, requestId, reason, opts) {
       return deliver.submission({
         user_id: user,
         team_id: TEAM_ID,
-        callback_id: view.callback_id,
-        private_metadata: view.private_metadata,
+        user_team_id: opts?.userTeam,
+        callback_id: DENY_MODAL_CALLBACK_ID,
+        private_metadata: requestId,
         values: { deny_reason: { reason: { type: "plain_text_input", value: reason } } },
       });
     },

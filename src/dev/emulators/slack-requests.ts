@@ -111,7 +111,11 @@ export interface SlashCommandInput {
   text: string;
   user_id: string;
   user_name?: string;
-  team_id: string;
+  /**
+   * The workspace the command was typed in. Slack always sends it; null leaves it (and
+   * team_domain) out, for tests of a payload that names no workspace.
+   */
+  team_id: string | null;
   enterprise_id?: string;
   channel_id?: string;
   channel_name?: string;
@@ -123,8 +127,10 @@ export interface SlashCommandInput {
 export function slashCommandBody(input: SlashCommandInput): string {
   const form = new URLSearchParams();
   form.set("token", SLACK_REQUEST_DEFAULTS.verificationToken);
-  form.set("team_id", input.team_id);
-  form.set("team_domain", SLACK_REQUEST_DEFAULTS.teamDomain);
+  if (input.team_id !== null) {
+    form.set("team_id", input.team_id);
+    form.set("team_domain", SLACK_REQUEST_DEFAULTS.teamDomain);
+  }
   if (input.enterprise_id) {
     form.set("enterprise_id", input.enterprise_id);
     form.set("enterprise_name", "Emulated Enterprise");
@@ -159,10 +165,21 @@ export function sendSlashCommand(
   return postSigned(eventsUrl, signingSecret, slashCommandBody(input), FORM_CONTENT_TYPE, opts);
 }
 
-export interface BlockActionInput {
+/**
+ * Who acts in an interaction payload. `team_id` is the workspace the interaction happened in
+ * (`team.id`); `user_team_id` is the acting person's own workspace (`user.team_id`), which Slack
+ * sets to another workspace for a Slack Connect user in a shared channel, and to the
+ * organization (E…) in an Enterprise organization. Default: `team_id`. null leaves it out, for
+ * tests of a payload that does not say where its user comes from.
+ */
+interface InteractionActor {
   user_id: string;
   user_name?: string;
   team_id: string;
+  user_team_id?: string | null;
+}
+
+export interface BlockActionInput extends InteractionActor {
   enterprise_id?: string;
   action_id: string;
   value: string;
@@ -178,9 +195,15 @@ export interface BlockActionInput {
 }
 
 /** The `user` object of interactivity payloads. */
-function payloadUser(input: { user_id: string; user_name?: string; team_id: string }) {
+function payloadUser(input: InteractionActor) {
   const name = input.user_name ?? input.user_id.toLowerCase();
-  return { id: input.user_id, username: name, name, team_id: input.team_id };
+  const teamId = input.user_team_id === undefined ? input.team_id : input.user_team_id;
+  return {
+    id: input.user_id,
+    username: name,
+    name,
+    ...(teamId === null ? {} : { team_id: teamId }),
+  };
 }
 
 /** The `block_actions` payload object Slack sends for a button click. */
@@ -263,10 +286,7 @@ function postPayload(
   return postSigned(eventsUrl, signingSecret, body.toString(), FORM_CONTENT_TYPE, opts);
 }
 
-export interface ViewSubmissionInput {
-  user_id: string;
-  user_name?: string;
-  team_id: string;
+export interface ViewSubmissionInput extends InteractionActor {
   enterprise_id?: string;
   callback_id: string;
   private_metadata: string;

@@ -12,6 +12,7 @@ import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
 import { memberJoinedChannel } from "./events/member-joined-channel.js";
 import { allowedTeams } from "./middleware/allowed-teams.js";
+import { userRateLimit } from "./middleware/user-rate-limit.js";
 import { type DenySubmissionArgs, denyReasonSubmitted } from "./views/deny-reason-submitted.js";
 
 /**
@@ -31,7 +32,9 @@ function aboutRequest<A>(
 /** One place that says which Slack interaction runs which handler. */
 export function registerListeners(app: App, deps: BotDeps): void {
   const buttonValue = (args: ButtonArgs) => args.action.value;
+  // Guards first, in this order: people from elsewhere cost nothing, not even a Redis count.
   app.use(allowedTeams(deps));
+  app.use(userRateLimit(deps));
   app.command(COMMAND, promoteConnection(deps));
   app.action(APPROVE_ACTION_ID, aboutRequest(buttonValue, approveRequest(deps)));
   app.action(DENY_ACTION_ID, aboutRequest(buttonValue, denyRequest(deps)));

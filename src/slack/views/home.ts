@@ -16,6 +16,17 @@ export interface HomeContent {
   own: ChangeRequest[];
 }
 
+/** The App Home tab of someone who may not see requests: why, and nothing else. */
+export function refusedHomeView(why: string): HomeView {
+  return {
+    type: "home",
+    blocks: [
+      { type: "header", text: plain("Connection requests") },
+      { type: "section", text: mrkdwn(why) },
+    ],
+  };
+}
+
 /** The App Home tab: what waits for an approver (with the same buttons), and one's own requests. */
 export function homeView(content: HomeContent): HomeView {
   const blocks: KnownBlock[] = [{ type: "header", text: plain("Connection requests") }];

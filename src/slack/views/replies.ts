@@ -13,6 +13,11 @@ export function requestSummary(request: ChangeRequest): string {
   return `${head}\n${where}`;
 }
 
+/** Someone who may not see requests asked to (status, list, history, App Home). */
+export function cannotSeeRequests(why: string): string {
+  return `:lock: You cannot see requests: ${why}. Ask one of them if you need to know.`;
+}
+
 export function requestCreatedReply(request: ChangeRequest, approvers: string): string {
   const words = wordsOf(request);
   return [

@@ -7,6 +7,7 @@ import { Refusal, subcommand } from "./types.js";
 /** `cancel <request id>`: the requester withdraws a pending request. */
 export const cancel = subcommand<{ requestId: string }>({
   name: "cancel",
+  audience: "anyone",
   args: "<request id>",
   does: "withdraw your pending request",
   parse(rest) {

@@ -2,7 +2,9 @@ import { errorInWords } from "../../../error-words.js";
 import { scheduleExpiry } from "../../../jobs/expiry.js";
 import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
 import { type ChangeAction, type ChangeRequest, DEFAULT_TENANT } from "../../../requests/model.js";
+import type { CreateRefusal } from "../../../requests/store.js";
 import { splitFirst, unquote } from "../../command-text.js";
+import type { BotDeps } from "../../deps.js";
 import { approvalMessage } from "../../views/approval-message.js";
 import { COMMAND, requestCreatedReply } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
@@ -21,6 +23,7 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
   const words = kind.words[action];
   return subcommand<ChangeArgs>({
     name: action,
+    audience: "anyone",
     args: `${kind.targetUsage} [reason]`,
     does: words.does,
     parse(rest) {
@@ -41,8 +44,10 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
 }
 
 /**
- * Who may ask, look the target up, refuse what needs no change, record a PENDING request (one
- * per target and action, a few per requester), post it for approval, and schedule its expiry.
+ * Who may ask; what Redis alone can refuse (an open request for the same change, too many open
+ * requests of this person), so that a refused request costs no Auth0 call; then look the target
+ * up, refuse what needs no change, record a PENDING request (store.create is the atomic final
+ * word on duplicates and limits), post it for approval, and schedule its expiry.
  */
 async function requestChange(
   ctx: CommandContext,
@@ -57,6 +62,11 @@ async function requestChange(
   if (!may.allowed) {
     throw new Refusal(`:lock: You cannot ask to ${words.verb} connections: ${may.why}.`);
   }
+  const change = { tenant: DEFAULT_TENANT, kind: kind.name, action, requesterId: userId };
+  const early = await redisOr(deps, () =>
+    deps.store.refusalFor(change, args.target, config.policy.maxOpenRequestsPerUser),
+  );
+  if (early) throw createRefusal(early, refLabel(args.target), words.verb);
 
   const target = await lookUpTarget(ctx, kind, args.target);
   const noOp = kind.noOp(target, action);
@@ -65,16 +75,12 @@ async function requestChange(
     deps.logger.warn({ err }, "could not read tenant settings"),
   );
 
-  let created: Awaited<ReturnType<typeof deps.store.create>>;
-  try {
-    created = await deps.store.create(
+  const created = await redisOr(deps, () =>
+    deps.store.create(
       {
-        kind: kind.name,
-        tenant: DEFAULT_TENANT,
-        action,
+        ...change,
         target: { ...target, facts: { ...target.facts, ...context } },
         reason: args.reason,
-        requesterId: userId,
         teamId: ctx.args.command.team_id,
         requiredApprovals: config.policy.requiredApprovals,
         dryRun: config.policy.dryRun,
@@ -83,23 +89,9 @@ async function requestChange(
         ttlMs: config.policy.requestTtlMs,
         maxOpenPerUser: config.policy.maxOpenRequestsPerUser,
       },
-    );
-  } catch (err) {
-    deps.logger.error({ err }, "could not store the request");
-    throw new Refusal(
-      ":warning: Could not save the request: the bot's Redis is unreachable. Nothing was requested; try again in a minute or tell whoever runs the bot.",
-    );
-  }
-  if (!created.ok) {
-    if (created.reason === "duplicate") {
-      throw new Refusal(
-        `:information_source: There is already an open request to ${words.verb} ${code(target.name)}: ${code(created.openRequestId)}. See \`${COMMAND} status ${created.openRequestId}\`; no second request was made.`,
-      );
-    }
-    throw new Refusal(
-      `:no_entry: You already have ${created.open} open requests, the most allowed. Wait for them to be settled, or withdraw one with \`${COMMAND} cancel <request id>\` (\`${COMMAND} list\` shows them).`,
-    );
-  }
+    ),
+  );
+  if (!created.ok) throw createRefusal(created, code(target.name), words.verb);
   // The "requested" audit event was recorded with the request.
   const request = await postForApproval(ctx, created.request);
   await scheduleExpiry(deps.expiryQueue, request.id, request.expiresAt);
@@ -107,6 +99,30 @@ async function requestChange(
     .child({ requestId: request.id, user: userId })
     .info({ targetId: request.target.id, action: request.action }, "change requested");
   await ctx.reply(requestCreatedReply(request, deps.policy.describeApprovers()));
+}
+
+/** Runs a store call; Redis failing becomes a refusal in words. */
+async function redisOr<T>(deps: BotDeps, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    deps.logger.error({ err }, "could not store the request");
+    throw new Refusal(
+      ":warning: Could not save the request: the bot's Redis is unreachable. Nothing was requested; try again in a minute or tell whoever runs the bot.",
+    );
+  }
+}
+
+/** Why the store refused a request, in words: `target` as the person named it. */
+function createRefusal(refused: CreateRefusal, target: string, verb: string): Refusal {
+  if (refused.reason === "duplicate") {
+    return new Refusal(
+      `:information_source: There is already an open request to ${verb} ${target}: ${code(refused.openRequestId)}. See \`${COMMAND} status ${refused.openRequestId}\`; no second request was made.`,
+    );
+  }
+  return new Refusal(
+    `:no_entry: You already have ${refused.open} open request${refused.open === 1 ? "" : "s"}, the most allowed. Wait for one to be settled, or withdraw one with \`${COMMAND} cancel <request id>\` (\`${COMMAND} list\` shows them).`,
+  );
 }
 
 /** Posts the approval message; a request that cannot be shown to approvers is withdrawn. */

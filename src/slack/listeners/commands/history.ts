@@ -1,12 +1,15 @@
+import type { AuditEvent, AuditRecord } from "../../../requests/audit-log.js";
 import { connectionDomainLevel } from "../../../requests/changes/connection-domain-level.js";
 import type { TargetRef } from "../../../requests/changes/index.js";
 import { splitFirst } from "../../command-text.js";
+import type { BotDeps } from "../../deps.js";
 import { code, escapeMrkdwn, slackDate } from "../../views/text.js";
 import { subcommand } from "./types.js";
 
 /** `history [connection]`: recent audit events from the Redis stream, newest first. */
 export const history = subcommand<{ target: TargetRef | undefined }>({
   name: "history",
+  audience: "readers",
   args: "[con_id | name]",
   does: "recent audit events, newest first",
   parse(rest) {
@@ -16,7 +19,7 @@ export const history = subcommand<{ target: TargetRef | undefined }>({
     const ref = connectionDomainLevel.parseTarget(word);
     return "invalid" in ref ? ref : { target: ref };
   },
-  async run({ deps, reply }, { target }) {
+  async run({ deps, userId, reply }, { target }) {
     const records = await deps.auditLog.recent({
       target: target
         ? target.kind === "id"
@@ -30,13 +33,34 @@ export const history = subcommand<{ target: TargetRef | undefined }>({
       await reply(`:scroll: No audit events${about} yet.`);
       return;
     }
+    const readable = await wordsReadableBy(deps, userId, records);
     const lines = records.map((r) => {
       const who = r.actorId ? `<@${r.actorId}>` : "the bot";
-      const detail = r.detail
-        ? `: ${escapeMrkdwn(r.detail.length > 200 ? `${r.detail.slice(0, 199)}…` : r.detail)}`
+      const shown = !PEOPLES_WORDS.has(r.event) || readable.has(r.requestId);
+      const text = shown ? r.detail : r.detail && WITHHELD;
+      const detail = text
+        ? `: ${escapeMrkdwn(text.length > 200 ? `${text.slice(0, 199)}…` : text)}`
         : "";
       return `• ${slackDate(r.at)} *${r.event}* ${code(r.requestId)} ${r.action} ${code(r.targetName)} by ${who}${r.dryRun ? " (dry run)" : ""}${detail}`;
     });
     await reply([`:scroll: Recent audit events${about}, newest first:`, ...lines].join("\n"));
   },
 });
+
+/** Events whose detail is what a person wrote: a request's reason, a denial's reason. */
+const PEOPLES_WORDS: ReadonlySet<AuditEvent> = new Set(["requested", "denied"]);
+const WITHHELD = "(reason shown only to the requester and the approvers)";
+
+/** The requests among these events whose reasons this person may read (RequestPolicy). */
+async function wordsReadableBy(
+  deps: BotDeps,
+  userId: string,
+  records: readonly AuditRecord[],
+): Promise<Set<string>> {
+  const ids = new Set(records.filter((r) => PEOPLES_WORDS.has(r.event)).map((r) => r.requestId));
+  const readable = new Set<string>();
+  for (const request of await deps.store.getMany([...ids])) {
+    if (await deps.policy.maySeeReasons(userId, request)) readable.add(request.id);
+  }
+  return readable;
+}

@@ -6,6 +6,7 @@ const SHOWN = 20;
 /** `list`: open requests; for an approver, which of them wait for them. */
 export const list = subcommand<Record<string, never>>({
   name: "list",
+  audience: "readers",
   args: "",
   does: "open requests (and which wait for you)",
   parse(rest): Record<string, never> | Invalid {

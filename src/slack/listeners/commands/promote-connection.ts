@@ -1,5 +1,6 @@
 import { errorInWords } from "../../../error-words.js";
 import type { BotDeps } from "../../deps.js";
+import { cannotSeeRequests } from "../../views/replies.js";
 import { escapeMrkdwn } from "../../views/text.js";
 import { commandAck, parseCommand, SUBCOMMAND_NAMES } from "./subcommands.js";
 import { type CommandArgs, isInvalid, Refusal, type Reply } from "./types.js";
@@ -19,6 +20,10 @@ export function promoteConnection(deps: BotDeps) {
     const log = deps.logger.child({ handler: `command-${parsed.name}`, user: command.user_id });
     const reply: Reply = (text) => respond({ response_type: "ephemeral", text });
     try {
+      if (parsed.audience === "readers") {
+        const may = await deps.policy.mayRead(command.user_id);
+        if (!may.allowed) throw new Refusal(cannotSeeRequests(may.why));
+      }
       await parsed.run({
         deps,
         args,

@@ -12,6 +12,7 @@ type StatusOf = { kind: "request"; id: string } | TargetRef;
 /** `status <request id | connection>` */
 export const status = subcommand<{ target: StatusOf }>({
   name: "status",
+  audience: "readers",
   args: "<request id | con_id | name>",
   does: "where a request stands, or a connection's state and open requests",
   parse(rest) {
@@ -23,12 +24,13 @@ export const status = subcommand<{ target: StatusOf }>({
   },
   ack: () => ":mag: Looking it up…",
   async run(ctx, { target }) {
-    const { deps, reply } = ctx;
+    const { deps, reply, userId } = ctx;
     if (target.kind === "request") {
       const request = await deps.store.get(target.id);
       if (!request) throw new Refusal(`:grey_question: No request ${code(target.id)} exists.`);
       const lines = [requestSummary(request)];
-      if (request.reason) lines.push(`Reason: ${escapeMrkdwn(request.reason)}`);
+      const reasons = await deps.policy.maySeeReasons(userId, request);
+      if (request.reason && reasons) lines.push(`Reason: ${escapeMrkdwn(request.reason)}`);
       if (request.state === "APPROVED") {
         const job = await deps.changeQueue.getJob(request.id);
         const state = job ? await job.getState() : "not queued yet";
@@ -40,7 +42,9 @@ export const status = subcommand<{ target: StatusOf }>({
         );
       }
       if (request.outcome) lines.push(`Outcome: ${escapeMrkdwn(request.outcome)}`);
-      if (request.denyReason) lines.push(`Reason for denial: ${escapeMrkdwn(request.denyReason)}`);
+      if (request.denyReason && reasons) {
+        lines.push(`Reason for denial: ${escapeMrkdwn(request.denyReason)}`);
+      }
       await reply(lines.join("\n"));
       return;
     }

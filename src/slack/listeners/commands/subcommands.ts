@@ -11,6 +11,7 @@ import { type Invalid, type Invocation, isInvalid, type Subcommand, subcommand }
 /** `help`: the usage, all of it in the immediate answer. */
 const help = subcommand<Record<string, never>>({
   name: "help",
+  audience: "anyone",
   args: "",
   does: "this text",
   parse: () => ({}),

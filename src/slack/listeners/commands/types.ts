@@ -27,9 +27,17 @@ export function isInvalid(value: unknown): value is Invalid {
   return typeof value === "object" && value !== null && "invalid" in value;
 }
 
+/**
+ * Whom a subcommand serves. "readers": it shows requests, so only people RequestPolicy.mayRead
+ * lets read get past the dispatcher; "anyone": it shows nothing of others' requests, or checks
+ * the person itself (promote asks mayRequest, cancel serves a request's own requester).
+ */
+export type Audience = "anyone" | "readers";
+
 /** A subcommand as its own file defines it: how to read its arguments, and what it does. */
 export interface SubcommandDefinition<P> {
   name: string;
+  audience: Audience;
   /** Its arguments, for usage: "<request id>". Empty when it takes none. */
   args: string;
   /** What it does, for help. */
@@ -44,6 +52,7 @@ export interface SubcommandDefinition<P> {
 /** A typed command, read and ready to run. */
 export interface Invocation {
   name: string;
+  audience: Audience;
   /** What the subcommand read from the text. */
   args: unknown;
   /** The immediate answer's words, if any. */
@@ -69,6 +78,7 @@ export function subcommand<P>(def: SubcommandDefinition<P>): Subcommand {
       if (isInvalid(parsed)) return parsed;
       return {
         name: def.name,
+        audience: def.audience,
         args: parsed,
         ack: def.ack?.(parsed),
         run: (ctx) => def.run(ctx, parsed),

@@ -1,10 +1,19 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import type { BotDeps } from "../../deps.js";
-import { homeView } from "../../views/home.js";
+import { homeView, refusedHomeView } from "../../views/home.js";
+import { cannotSeeRequests } from "../../views/replies.js";
 
 /** Publishes a user's App Home tab from the current state in Redis. */
 export async function refreshHome(deps: BotDeps, client: WebClient, userId: string): Promise<void> {
+  const may = await deps.policy.mayRead(userId);
+  if (!may.allowed) {
+    await client.views.publish({
+      user_id: userId,
+      view: refusedHomeView(cannotSeeRequests(may.why)),
+    });
+    return;
+  }
   const isApprover = await deps.policy.approvers.includes(userId);
   const waiting = isApprover
     ? (await deps.store.openRequests(100)).filter(
