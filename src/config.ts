@@ -1,175 +1,22 @@
-import { isIP } from "node:net";
 import { z } from "zod";
+import {
+  baseUrl,
+  boolean,
+  duration,
+  idList,
+  listenAddress,
+  optionalPort,
+  portNumber,
+  positiveInt,
+  type RateLimit,
+  rate,
+  required,
+  slackChannelId,
+  slackUserId,
+  usergroupId,
+} from "./config-fields.js";
 
-/** Hosts for which plain http:// is allowed: local emulators and tests only. */
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
-}
-
-/** Parses a base URL and refuses http:// anywhere but loopback. Returns the URL or a problem. */
-function secureBaseUrl(raw: string): URL | string {
-  let url: URL;
-  try {
-    // A bare host such as acme.us.auth0.com means https.
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
-  } catch {
-    return "is not a URL";
-  }
-  if (url.protocol === "https:") return url;
-  if (url.protocol === "http:") {
-    return isLoopbackHost(url.hostname)
-      ? url
-      : "must use https:// (http:// is accepted only for 127.0.0.1, localhost or [::1])";
-  }
-  return "must be an https:// URL";
-}
-
-const slackUserId = /^[UW][A-Z0-9]{2,}$/;
-const slackChannelId = /^[CGD][A-Z0-9]{2,}$/;
-
-const idList = (pattern: RegExp, what: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const ids = (v ?? "")
-        .split(/[\s,]+/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const id of ids) {
-        if (!pattern.test(id)) {
-          ctx.addIssue({ code: "custom", message: `"${id}" is not a ${what}` });
-        }
-      }
-      return ids;
-    });
-
-/** A duration such as `24h`, `30m`, `45s` or `1h30m`, in milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const t = text.trim();
-  if (!/^(\d+[dhms])+$/.test(t)) return undefined;
-  const unit: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
-  let ms = 0;
-  for (const [, n, u] of t.matchAll(/(\d+)([dhms])/g)) ms += Number(n) * (unit[u as string] ?? 0);
-  return ms > 0 ? ms : undefined;
-}
-
-/** How many commands and clicks one person may send per window. */
-export interface RateLimit {
-  limit: number;
-  windowMs: number;
-}
-
-/** A rate such as `20/1m` (20 a minute) or `5/10s`. */
-export function parseRate(text: string): RateLimit | undefined {
-  const match = /^(\d+)\s*\/\s*(\S+)$/.exec(text.trim());
-  const limit = Number(match?.[1]);
-  const windowMs = match?.[2] ? parseDuration(match[2]) : undefined;
-  if (!Number.isSafeInteger(limit) || limit < 1 || windowMs === undefined) return undefined;
-  return { limit, windowMs };
-}
-
-/** A setting with a default, read by `parse`; what it cannot read is reported as not `expected`. */
-const readWith = <T>(fallback: string, parse: (text: string) => T | undefined, expected: string) =>
-  z
-    .string()
-    .trim()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const value = parse(v);
-      if (value === undefined) {
-        ctx.addIssue({ code: "custom", message: `must be ${expected}, not "${v}"` });
-        return z.NEVER;
-      }
-      return value;
-    });
-
-const duration = (fallback: string) =>
-  readWith(fallback, parseDuration, "a duration such as 24h, 30m or 45s");
-
-const rate = (fallback: string) =>
-  readWith(fallback, parseRate, "a count per duration such as 20/1m or 5/10s");
-
-const boolean = (fallback: boolean) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return fallback;
-      if (/^(true|1|yes|on)$/i.test(v)) return true;
-      if (/^(false|0|no|off)$/i.test(v)) return false;
-      ctx.addIssue({ code: "custom", message: `must be true or false, not "${v}"` });
-      return z.NEVER;
-    });
-
-const usergroupId = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => v || undefined)
-  .refine((v) => v === undefined || /^S[A-Z0-9]{2,}$/.test(v), {
-    message: "must be a user group id such as S0123ABCD",
-  });
-
-const baseUrl = (fallback: string | undefined) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const raw = v?.trim() || fallback;
-      if (!raw) {
-        ctx.addIssue({ code: "custom", message: "is required" });
-        return z.NEVER;
-      }
-      const url = secureBaseUrl(raw);
-      if (typeof url === "string") {
-        ctx.addIssue({ code: "custom", message: url });
-        return z.NEVER;
-      }
-      return url;
-    });
-
-const required = (what: string) =>
-  z
-    .string({ error: `is required (${what})` })
-    .trim()
-    .min(1, `is required (${what})`);
-
-const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ error: "must be a number" })
-    .int("must be a whole number")
-    .positive("must be positive")
-    .default(fallback);
-
-const portNumber = z.coerce
-  .number({ error: "must be a port number" })
-  .int("must be a port number")
-  .min(0, "must be a port number")
-  .max(65535, "must be a port number");
-
-/** Unset or empty: undefined. */
-const optionalPort = z.preprocess(
-  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-  portNumber.optional(),
-);
-
-/** An IP literal (0.0.0.0, ::) or a host name (localhost), as node's listen() takes it. */
-const listenAddress = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => v || undefined)
-  .refine(
-    (v) =>
-      v === undefined ||
-      isIP(v) !== 0 ||
-      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v),
-    "must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::",
-  );
+export { isLoopbackHost, parseDuration, parseRate, type RateLimit } from "./config-fields.js";
 
 const envSchema = z
   .object({
