@@ -73,11 +73,7 @@ export function parseRate(text: string): RateLimit | undefined {
 }
 
 /** A setting with a default, read by `parse`; what it cannot read is reported as not `expected`. */
-const readWith = <T>(
-  fallback: string,
-  parse: (text: string) => T | undefined,
-  expected: string,
-) =>
+const readWith = <T>(fallback: string, parse: (text: string) => T | undefined, expected: string) =>
   z
     .string()
     .trim()
