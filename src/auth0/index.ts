@@ -27,6 +27,18 @@ export {
 } from "./rate-limiter.js";
 export { TokenProvider, type TokenProviderOptions } from "./token.js";
 export {
+  type ObtainOptions,
+  SharedTokenCache,
+  type SharedTokenCacheOptions,
+} from "./token-cache.js";
+export {
+  type CachedToken,
+  type ClientCredential,
+  credentialKeyMaterial,
+  type TokenOwner,
+  TokenSeal,
+} from "./token-seal.js";
+export {
   createTransport,
   ResponseTooLargeError,
   type Transport,

@@ -41,10 +41,17 @@ export interface StartOptions {
   httpLimits?: Partial<HttpLimits>;
 }
 
-/** The Management API client: one pooled transport, a cached token, paced calls. */
-function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
+/** The one tenant the AUTH0_* variables describe; names its token and settings in Redis. */
+const TENANT = "default";
+
+/**
+ * The Management API client: one pooled transport, paced calls, and one encrypted token shared
+ * by every process on this Redis.
+ */
+function createAuth0(config: Config, logger: Logger, shutdown: Shutdown, redis: Redis) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
   shutdown.add("auth0 transport", () => transport.close());
+  const prefix = config.redis.prefix;
   const tokens = new TokenProvider({
     baseUrl: config.auth0.baseUrl,
     clientId: config.auth0.clientId,
@@ -53,6 +60,7 @@ function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
     transport,
     logger,
     timeoutMs: config.auth0.timeoutMs,
+    fleet: { redis, prefix, tenant: TENANT },
   });
   const auth0 = new ManagementClient({
     baseUrl: config.auth0.baseUrl,
@@ -104,7 +112,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     await auditLog.initCursor();
     const outbox = new Outbox(queues.outbox);
 
-    const { auth0, tokens } = createAuth0(config, logger, shutdown);
+    const { auth0, tokens } = createAuth0(config, logger, shutdown, client);
     const metrics = new Metrics({
       get apiCalls() {
         return auth0.apiCalls;
