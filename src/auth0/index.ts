@@ -25,6 +25,10 @@ export {
   type RateLimiterOptions,
   type RateLimitObservation,
 } from "./rate-limiter.js";
+export {
+  TenantSettingsCache,
+  type TenantSettingsCacheOptions,
+} from "./tenant-settings-cache.js";
 export { TokenProvider, type TokenProviderOptions } from "./token.js";
 export {
   type ObtainOptions,

@@ -1,7 +1,13 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
+import {
+  createTransport,
+  ManagementClient,
+  RateLimiter,
+  TenantSettingsCache,
+  TokenProvider,
+} from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
@@ -45,8 +51,8 @@ export interface StartOptions {
 const TENANT = "default";
 
 /**
- * The Management API client: one pooled transport, paced calls, and one encrypted token shared
- * by every process on this Redis.
+ * The Management API client: one pooled transport, paced calls, and what every process on this
+ * Redis shares: one encrypted token, and the tenant's settings for a minute.
  */
 function createAuth0(config: Config, logger: Logger, shutdown: Shutdown, redis: Redis) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
@@ -67,6 +73,13 @@ function createAuth0(config: Config, logger: Logger, shutdown: Shutdown, redis: 
     tokens,
     transport,
     limiter: new RateLimiter({ perSecond: config.auth0.maxRequestsPerSecond }),
+    tenantSettings: new TenantSettingsCache({
+      redis,
+      prefix,
+      tenant: TENANT,
+      baseUrl: config.auth0.baseUrl,
+      logger,
+    }),
     logger,
   });
   return { auth0, tokens };
