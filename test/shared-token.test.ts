@@ -1,5 +1,4 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -8,14 +7,15 @@ import {
   ManagementClient,
   RateLimiter,
   SharedTokenCache,
-  TokenProvider,
+  type TokenProvider,
   TokenRequestError,
   TokenSeal,
 } from "../src/auth0/index.js";
 import { pollUntil } from "../src/dev/harness/poll.js";
 import { CHANGE_QUEUE, type ChangeJobData, enqueueChange } from "../src/jobs/queues.js";
-import { createLogger } from "../src/log.js";
+import type { Logger } from "../src/log.js";
 import { RequestStore } from "../src/requests/store.js";
+import { capturedLogger, tokenProviderFor } from "./support/auth0-client.js";
 import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
 import { type BotProcess, startBotProcess } from "./support/child.js";
 import { startRedisServer } from "./support/redis-server.js";
@@ -61,16 +61,7 @@ async function fleetOf(
   const prefix = `test-${randomBytes(5).toString("hex")}`;
   const redis = new Redis(inject("redisUrl"));
   cleanups.push(() => redis.disconnect());
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logger, logs } = capturedLogger();
   const processes = Array.from({ length: n }, () =>
     startProcess(auth0, prefix, { ...opts, logger }),
   );
@@ -89,7 +80,7 @@ function startProcess(
   opts: {
     now?: () => number;
     clientSecret?: string;
-    logger?: ReturnType<typeof createLogger>;
+    logger?: Logger;
     redis?: Redis;
   },
 ): Process {
@@ -99,12 +90,8 @@ function startProcess(
     () => redis.disconnect(),
     () => transport.close(),
   );
-  const tokens = new TokenProvider({
-    baseUrl: auth0.url,
-    clientId: auth0.clientId,
+  const tokens = tokenProviderFor(auth0, transport, {
     clientSecret: opts.clientSecret ?? auth0.clientSecret,
-    audience: auth0.audience,
-    transport,
     timeoutMs: 2000,
     logger: opts.logger,
     now: opts.now,
@@ -272,16 +259,7 @@ describe("one token for the fleet", () => {
     down.on("error", () => undefined);
     await server.stop();
     const fleet = await fleetOf(0);
-    const logs: string[] = [];
-    const logger = createLogger({
-      level: "warn",
-      destination: new Writable({
-        write(chunk, _enc, done) {
-          logs.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const { logger, logs } = capturedLogger("warn");
     const p = startProcess(fleet.auth0, fleet.prefix, { redis: down, logger });
     expect((await p.client.getConnection(ACME.id)).id).toBe(ACME.id);
     expect(fleet.auth0.tokensIssued).toBe(1);

@@ -7,9 +7,9 @@ import {
   ManagementClient,
   RateLimiter,
   TenantSettingsCache,
-  TokenProvider,
 } from "../src/auth0/index.js";
 import { pollUntil } from "../src/dev/harness/poll.js";
+import { tokenProviderFor } from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -55,13 +55,7 @@ function processOf(
     () => redis.disconnect(),
     () => transport.close(),
   );
-  const tokens = new TokenProvider({
-    baseUrl: auth0.url,
-    clientId: auth0.clientId,
-    clientSecret: auth0.clientSecret,
-    audience: auth0.audience,
-    transport,
-  });
+  const tokens = tokenProviderFor(auth0, transport);
   const cache = new TenantSettingsCache({
     redis,
     prefix,
