@@ -54,7 +54,13 @@ const envSchema = z
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
     AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
     AUTH0_AUDIENCE: z.string().trim().optional(),
-    AUTH0_MAX_REQUESTS_PER_SECOND: positiveInt(2),
+    AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+      z.coerce
+        .number({ error: "must be a number of requests per second" })
+        .positive("must be positive")
+        .optional(),
+    ),
     AUTH0_TIMEOUT_MS: positiveInt(10_000),
     REDIS_URL: z
       .string()
@@ -141,7 +147,8 @@ export interface Config {
     clientId: string;
     clientSecret: string;
     audience: string;
-    maxRequestsPerSecond: number;
+    /** A ceiling on the pace learnt from Auth0; undefined: none. */
+    maxRequestsPerSecond: number | undefined;
     timeoutMs: number;
   };
   redis: { url: string; prefix: string };

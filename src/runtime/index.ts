@@ -1,7 +1,13 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
+import {
+  createTransport,
+  ManagementClient,
+  RateLimiter,
+  SharedBudget,
+  TokenProvider,
+} from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
@@ -12,6 +18,7 @@ import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { AuditLog } from "../requests/audit-log.js";
+import { DEFAULT_TENANT } from "../requests/model.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import { UserRateLimit } from "../requests/user-rate-limit.js";
@@ -41,8 +48,11 @@ export interface StartOptions {
   httpLimits?: Partial<HttpLimits>;
 }
 
-/** The Management API client: one pooled transport, a cached token, paced calls. */
-function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
+/**
+ * The Management API client: one pooled transport, a cached token, and calls paced by the
+ * tenant's budget shared by every process through Redis.
+ */
+function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shutdown) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
   shutdown.add("auth0 transport", () => transport.close());
   const tokens = new TokenProvider({
@@ -54,14 +64,23 @@ function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
     logger,
     timeoutMs: config.auth0.timeoutMs,
   });
+  const ceiling = config.auth0.maxRequestsPerSecond;
+  const budget = new SharedBudget({
+    redis,
+    key: `${config.redis.prefix}:auth0-budget:${DEFAULT_TENANT}`,
+    maxPerSecond: ceiling,
+    // While Redis does not answer: a free tenant's pace, or the ceiling.
+    fallback: new RateLimiter({ perSecond: ceiling ?? 2 }),
+    logger,
+  });
   const auth0 = new ManagementClient({
     baseUrl: config.auth0.baseUrl,
     tokens,
     transport,
-    limiter: new RateLimiter({ perSecond: config.auth0.maxRequestsPerSecond }),
+    limiter: budget,
     logger,
   });
-  return { auth0, tokens };
+  return { auth0, tokens, budget };
 }
 
 /** Builds and starts the parts a role needs. Everything a request needs later is in Redis. */
@@ -104,7 +123,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     await auditLog.initCursor();
     const outbox = new Outbox(queues.outbox);
 
-    const { auth0, tokens } = createAuth0(config, logger, shutdown);
+    const { auth0, tokens, budget } = createAuth0(config, client, logger, shutdown);
     const metrics = new Metrics({
       get apiCalls() {
         return auth0.apiCalls;
@@ -114,6 +133,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       },
     });
     metrics.watchQueues(...allQueues);
+    metrics.watchBudget(DEFAULT_TENANT, budget.stats);
     metrics.watchAuditRelay(async () => {
       const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
       return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
