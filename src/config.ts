@@ -61,6 +61,7 @@ const envSchema = z
         .positive("must be positive")
         .optional(),
     ),
+    AUTH0_RETRY_WINDOW: duration("1h"),
     AUTH0_TIMEOUT_MS: positiveInt(10_000),
     REDIS_URL: z
       .string()
@@ -150,6 +151,8 @@ export interface Config {
     /** A ceiling on the pace learnt from Auth0; undefined: none. */
     maxRequestsPerSecond: number | undefined;
     timeoutMs: number;
+    /** How long an approved change keeps being tried while Auth0 is unavailable. */
+    retryWindowMs: number;
   };
   redis: { url: string; prefix: string };
   /** HTTP port: Slack's requests (HTTP mode) and /healthz; /readyz and /metrics too unless below. */
@@ -258,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH0_AUDIENCE || `${auth0Base}/api/v2/`,
       maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
       timeoutMs: e.AUTH0_TIMEOUT_MS,
+      retryWindowMs: e.AUTH0_RETRY_WINDOW,
     },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     port: e.PORT,

@@ -46,6 +46,8 @@ export interface StartOptions {
   host?: string;
   /** The HTTP server's body cap and timeouts: HTTP_LIMITS unless a test shortens them. */
   httpLimits?: Partial<HttpLimits>;
+  /** The wait between tries while Auth0 is down: the change policy's unless a test shortens it. */
+  retryBackoff?: { delay: number; maxDelay: number };
 }
 
 /**
@@ -217,6 +219,10 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       workers.startChangeWorkers(auth0, queues, {
         approvalsStillHold: (request) => policy.approvalsStillHold(request),
         dryRun: config.policy.dryRun,
+        retry: {
+          windowMs: config.auth0.retryWindowMs,
+          backoff: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
+        },
       });
     }
 
