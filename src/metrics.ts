@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { BudgetStats } from "./auth0/shared-budget.js";
 
 export interface AuditRelayState {
   held: boolean;
@@ -108,6 +109,51 @@ export class Metrics {
         this.set((await state()).lagEntries);
       },
     });
+  }
+
+  /** A tenant's shared Auth0 budget, as this process last saw it. */
+  watchBudget(tenant: string, stats: BudgetStats): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["tenant"],
+        registers: [this.registry],
+        collect() {
+          this.set({ tenant }, read());
+        },
+      });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ["tenant"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc({ tenant }, read());
+        },
+      });
+    gauge(
+      "promote_connection_auth0_budget_tokens",
+      "Management API calls the shared budget believed left in Auth0's bucket",
+      () => stats.tokens,
+    );
+    gauge(
+      "promote_connection_auth0_budget_rate_per_second",
+      "The refill rate of Auth0's bucket, as learnt from its rate-limit headers",
+      () => stats.perSecond,
+    );
+    counter(
+      "promote_connection_auth0_budget_pauses_total",
+      "429s from Auth0 that paused every process until the bucket's reset",
+      () => stats.pauses,
+    );
+    counter(
+      "promote_connection_auth0_budget_wait_seconds_total",
+      "Time this process's Management API calls spent waiting for the budget",
+      () => stats.waitedMs / 1000,
+    );
   }
 
   /** Queues whose depth by state (BullMQ's own exporter) is part of every scrape. */

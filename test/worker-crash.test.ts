@@ -41,7 +41,8 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
   });
   const patched = s.auth0.apiRequests("PATCH").filter((r) => r.status === 200);
   expect(patched).toHaveLength(1);
-  expect((patched[0]?.at ?? Infinity) - killedAt).toBeLessThan(30_000);
+  // Generous on a busy machine: the lock lapses after 6 s; npm run bench holds the 10 s target.
+  expect((patched[0]?.at ?? Infinity) - killedAt).toBeLessThan(20_000);
   // Exactly one outcome message to the requester, one outcome line in the audit channel.
   await s.slack.waitFor(() => s.slack.messages(REQUESTER).length >= 1);
   expect(s.slack.messages(REQUESTER)).toHaveLength(1);

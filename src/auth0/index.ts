@@ -19,12 +19,14 @@ export {
   type TenantSettings,
 } from "./management.js";
 export {
+  type CallBudget,
   type CallPriority,
   LimiterBusyError,
   RateLimiter,
   type RateLimiterOptions,
   type RateLimitObservation,
 } from "./rate-limiter.js";
+export { type BudgetStats, SharedBudget, type SharedBudgetOptions } from "./shared-budget.js";
 export {
   TenantSettingsCache,
   type TenantSettingsCacheOptions,

@@ -7,7 +7,7 @@ import {
   ManagementApiError,
   networkFailure,
 } from "./errors.js";
-import type { CallPriority, RateLimiter } from "./rate-limiter.js";
+import type { CallBudget, CallPriority } from "./rate-limiter.js";
 import type { TenantSettingsCache } from "./tenant-settings-cache.js";
 import type { TokenProvider } from "./token.js";
 import type { Transport, TransportResponse } from "./transport.js";
@@ -47,7 +47,7 @@ export interface ManagementClientOptions {
   baseUrl: string;
   tokens: TokenProvider;
   transport: Transport;
-  limiter: RateLimiter;
+  limiter: CallBudget;
   /** Whose calls these are: approved changes go before lookups made for people (default change). */
   priority?: CallPriority;
   /** Answers by status, shared by clients that differ only in priority. */

@@ -56,6 +56,13 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** What the Management API client needs of a pacer: RateLimiter in memory, SharedBudget in Redis. */
+export interface CallBudget {
+  acquire(priority?: CallPriority): Promise<void>;
+  observe(info: RateLimitObservation): void;
+  pauseUntil(epochMs: number): void;
+}
+
 export interface RateLimitObservation {
   /** x-ratelimit-limit: the bucket size. */
   limit?: number;

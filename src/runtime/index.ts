@@ -5,6 +5,7 @@ import {
   createTransport,
   ManagementClient,
   RateLimiter,
+  SharedBudget,
   TenantSettingsCache,
   TokenProvider,
 } from "../auth0/index.js";
@@ -18,6 +19,7 @@ import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { AuditLog } from "../requests/audit-log.js";
+import { DEFAULT_TENANT } from "../requests/model.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import { UserRateLimit } from "../requests/user-rate-limit.js";
@@ -45,16 +47,15 @@ export interface StartOptions {
   host?: string;
   /** The HTTP server's body cap and timeouts: HTTP_LIMITS unless a test shortens them. */
   httpLimits?: Partial<HttpLimits>;
+  /** The wait between tries while Auth0 is down: the change policy's unless a test shortens it. */
+  retryBackoff?: { delay: number; maxDelay: number };
 }
 
-/** The one tenant the AUTH0_* variables describe; names its token and settings in Redis. */
-const TENANT = "default";
-
 /**
- * The Management API client: one pooled transport, paced calls, and what every process on this
- * Redis shares: one encrypted token, and the tenant's settings for a minute.
+ * The Management API client: one pooled transport, and what every process on this Redis shares:
+ * the tenant's call budget, one encrypted token, and the tenant's settings for a minute.
  */
-function createAuth0(config: Config, logger: Logger, shutdown: Shutdown, redis: Redis) {
+function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shutdown) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
   shutdown.add("auth0 transport", () => transport.close());
   const prefix = config.redis.prefix;
@@ -66,23 +67,32 @@ function createAuth0(config: Config, logger: Logger, shutdown: Shutdown, redis: 
     transport,
     logger,
     timeoutMs: config.auth0.timeoutMs,
-    fleet: { redis, prefix, tenant: TENANT },
+    fleet: { redis, prefix, tenant: DEFAULT_TENANT },
+  });
+  const ceiling = config.auth0.maxRequestsPerSecond;
+  const budget = new SharedBudget({
+    redis,
+    key: `${prefix}:auth0-budget:${DEFAULT_TENANT}`,
+    maxPerSecond: ceiling,
+    // While Redis does not answer: a free tenant's pace, or the ceiling.
+    fallback: new RateLimiter({ perSecond: ceiling ?? 2 }),
+    logger,
   });
   const auth0 = new ManagementClient({
     baseUrl: config.auth0.baseUrl,
     tokens,
     transport,
-    limiter: new RateLimiter({ perSecond: config.auth0.maxRequestsPerSecond }),
+    limiter: budget,
     tenantSettings: new TenantSettingsCache({
       redis,
       prefix,
-      tenant: TENANT,
+      tenant: DEFAULT_TENANT,
       baseUrl: config.auth0.baseUrl,
       logger,
     }),
     logger,
   });
-  return { auth0, tokens };
+  return { auth0, tokens, budget };
 }
 
 /** Builds and starts the parts a role needs. Everything a request needs later is in Redis. */
@@ -125,7 +135,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     await auditLog.initCursor();
     const outbox = new Outbox(queues.outbox);
 
-    const { auth0, tokens } = createAuth0(config, logger, shutdown, client);
+    const { auth0, tokens, budget } = createAuth0(config, client, logger, shutdown);
     const metrics = new Metrics({
       get apiCalls() {
         return auth0.apiCalls;
@@ -135,6 +145,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       },
     });
     metrics.watchQueues(...allQueues);
+    metrics.watchBudget(DEFAULT_TENANT, budget.stats);
     metrics.watchAuditRelay(async () => {
       const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
       return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
@@ -218,6 +229,10 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       workers.startChangeWorkers(auth0, queues, {
         approvalsStillHold: (request) => policy.approvalsStillHold(request),
         dryRun: config.policy.dryRun,
+        retry: {
+          windowMs: config.auth0.retryWindowMs,
+          backoff: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
+        },
       });
     }
 
