@@ -106,7 +106,7 @@ function processor(
     queue: queue as unknown as Queue<ChangeJobData>,
     approvalsStillHold: options.approvalsStillHold ?? (async () => undefined),
     dryRun: options.dryRun ?? false,
-    retry: { windowMs: options.retryWindowMs ?? 0, backoff: { delay: 100, maxDelay: 1_000 } },
+    retry: { windowMs: options.retryWindowMs ?? 0, spacing: { delay: 100, maxDelay: 1_000 } },
     logger: createLogger({ level: "silent" }),
   });
 }

@@ -24,9 +24,9 @@ export interface ApplyChangeDeps {
   dryRun: boolean;
   /**
    * While Auth0 is unavailable (network errors, 5xx, 429) an approved change is tried again for
-   * `windowMs` after its first failure, `backoff` apart, and never failed meanwhile.
+   * `windowMs` after its first failure, `spacing` apart, and never failed meanwhile.
    */
-  retry: { windowMs: number; backoff: { delay: number; maxDelay: number } };
+  retry: { windowMs: number; spacing: { delay: number; maxDelay: number } };
   logger: Logger;
   now?: () => number;
 }
@@ -172,7 +172,7 @@ async function tryAgainLater(
   const told = { ...request, retryingUntil: until };
   await deps.outbox.updateApproval(told, "unavailable");
   await deps.outbox.notice(told, "unavailable");
-  const { delay, maxDelay } = deps.retry.backoff;
+  const { delay, maxDelay } = deps.retry.spacing;
   const wait = Math.min(maxDelay, delay * 2 ** Math.max(0, job.attemptsStarted - 1));
   const jittered = Math.round(wait * (0.8 + Math.random() * 0.2));
   log.warn(

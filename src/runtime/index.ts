@@ -231,7 +231,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         dryRun: config.policy.dryRun,
         retry: {
           windowMs: config.auth0.retryWindowMs,
-          backoff: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
+          spacing: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
         },
       });
     }
