@@ -15,8 +15,8 @@ export interface Auth0Counters {
 }
 
 /**
- * What /metrics shows: the standard process metrics, requests by outcome, time to decision, job durations,
- * Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
+ * What /metrics shows: the standard process metrics, requests by outcome, time to decision, job
+ * durations, Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
  */
 export class Metrics {
   readonly registry = new Registry();

@@ -72,7 +72,7 @@ function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shu
   const ceiling = config.auth0.maxRequestsPerSecond;
   const budget = new SharedBudget({
     redis,
-    key: `${prefix}:auth0-budget:${DEFAULT_TENANT}`,
+    key: `${config.redis.prefix}:auth0-budget:${DEFAULT_TENANT}`,
     maxPerSecond: ceiling,
     // While Redis does not answer: a free tenant's pace, or the ceiling.
     fallback: new RateLimiter({ perSecond: ceiling ?? 2 }),
