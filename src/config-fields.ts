@@ -10,7 +10,7 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Parses a base URL and refuses http:// anywhere but loopback. Returns the URL or a problem. */
-function secureBaseUrl(raw: string): URL | string {
+export function secureBaseUrl(raw: string): URL | string {
   let url: URL;
   try {
     // A bare host such as acme.us.auth0.com means https.
@@ -116,15 +116,22 @@ export const usergroupId = z
   });
 
 export const baseUrl = (fallback: string | undefined) =>
+  optionalBaseUrl(fallback).transform((v, ctx) => {
+    if (v === undefined) {
+      ctx.addIssue({ code: "custom", message: "is required" });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+/** A base URL when given (https://, or http:// on loopback); undefined when left out. */
+export const optionalBaseUrl = (fallback: string | undefined) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => {
+    .transform((v, ctx): URL | undefined => {
       const raw = v?.trim() || fallback;
-      if (!raw) {
-        ctx.addIssue({ code: "custom", message: "is required" });
-        return z.NEVER;
-      }
+      if (!raw) return undefined;
       const url = secureBaseUrl(raw);
       if (typeof url === "string") {
         ctx.addIssue({ code: "custom", message: url });

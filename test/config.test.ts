@@ -32,19 +32,30 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe("configuration", () => {
   it("fills in the documented defaults", () => {
     const config = loadConfig(GOOD);
-    expect(config.auth0.baseUrl).toBe("https://acme.us.auth0.com");
-    expect(config.auth0.audience).toBe("https://acme.us.auth0.com/api/v2/");
+    // The AUTH0_* variables are one tenant, named "default".
+    expect(config.tenants).toEqual([
+      {
+        name: "default",
+        baseUrl: "https://acme.us.auth0.com",
+        domain: "acme.us.auth0.com",
+        audience: "https://acme.us.auth0.com/api/v2/",
+        clientId: "client",
+        credential: { kind: "secret", secret: "client-secret" },
+        maxRequestsPerSecond: undefined,
+        approvers: { userIds: ["U0APPROVE1", "U0APPROVE2"], usergroupId: undefined },
+        requiredApprovals: 1,
+        approvalChannelId: "C0APPROVE1",
+        requestTtlMs: 24 * 3600_000,
+        dryRun: false,
+      },
+    ]);
     expect(config.slack.apiUrl).toBe("https://slack.com/api/");
     expect(config.redis.url).toBe("redis://127.0.0.1:6379");
     expect(config.port).toBe(3000);
-    expect(config.approvers.userIds).toEqual(["U0APPROVE1", "U0APPROVE2"]);
     expect(config.policy).toEqual({
-      requiredApprovals: 1,
-      requestTtlMs: 24 * 3600_000,
       maxOpenRequestsPerUser: 5,
       userRateLimit: { limit: 20, windowMs: 60_000 },
       allowedTeamIds: [],
-      dryRun: false,
       refusedAuditWindowMs: 10 * 60_000,
     });
     expect(config.requestRetentionMs).toBe(90 * 24 * 3600_000);
@@ -74,7 +85,7 @@ describe("configuration", () => {
   });
 
   it("accepts http:// only for loopback emulators", () => {
-    expect(loadConfig({ ...GOOD, AUTH0_DOMAIN: "http://127.0.0.1:4000" }).auth0.baseUrl).toBe(
+    expect(loadConfig({ ...GOOD, AUTH0_DOMAIN: "http://127.0.0.1:4000" }).tenants[0]?.baseUrl).toBe(
       "http://127.0.0.1:4000",
     );
     expect(loadConfig({ ...GOOD, SLACK_API_URL: "http://localhost:5000/api" }).slack.apiUrl).toBe(

@@ -14,7 +14,6 @@ import {
 import { reconcileApproved, reconcilePending } from "../jobs/reconcile.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { ManagementApi } from "../requests/changes/index.js";
 import type { RequestStore } from "../requests/store.js";
 import { slackDeliveryProcessor } from "../slack/delivery.js";
 import type { Shutdown } from "./shutdown.js";
@@ -95,14 +94,13 @@ export class Workers {
 
   /** What a worker process runs: approved changes, expiry, and the reconciler. */
   startChangeWorkers(
-    auth0: ManagementApi,
     queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
-    checks: Pick<ApplyChangeDeps, "approvalsStillHold" | "dryRun" | "retry">,
+    tenants: Pick<ApplyChangeDeps, "auth0For" | "approvalsStillHold" | "dryRun" | "retry">,
   ): void {
     const { store, outbox, logger, shutdown } = this.parts;
     this.start<ChangeJobData>(
       QUEUE_POLICIES.change,
-      applyChangeProcessor({ store, auth0, outbox, queue: queues.change, logger, ...checks }),
+      applyChangeProcessor({ store, outbox, queue: queues.change, logger, ...tenants }),
     );
     this.start<ExpiryJobData>(QUEUE_POLICIES.expiry, expiryProcessor({ store, outbox, logger }));
     const reconcileDeps = {

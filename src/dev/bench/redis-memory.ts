@@ -53,6 +53,7 @@ export async function measureRedisMemory(redis: Redis, report: Report): Promise<
         {
           kind: "connection-domain-level",
           tenant: "default",
+          tenantDomain: "bench.test.auth0.com",
           action: "promote",
           target: {
             id: c.id,
