@@ -1,14 +1,6 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import {
-  createTransport,
-  ManagementClient,
-  RateLimiter,
-  SharedBudget,
-  TenantSettingsCache,
-  TokenProvider,
-} from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
