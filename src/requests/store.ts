@@ -1,4 +1,5 @@
-import type { ClientContext, Redis, Result } from "ioredis";
+import type { ClientContext, Result } from "ioredis";
+import type { RedisClient } from "../redis.js";
 import type { AuditEvent } from "./audit-log.js";
 import { changeKind, type TargetRef } from "./changes/index.js";
 import {
@@ -87,7 +88,7 @@ export class RequestStore {
   readonly retentionMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: StoreOptions | (() => number) = {},
   ) {

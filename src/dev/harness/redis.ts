@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisServerNotFoundError, startEmbeddedRedis } from "../../embedded-redis.js";
-import { createRedis } from "../../jobs/queues.js";
 import { createLogger } from "../../log.js";
+import { createRedisClient, scanKeys, singleNodeSettings } from "../../redis.js";
 import type { Cleanup } from "./cleanup.js";
 import { pollUntil } from "./poll.js";
 import { freeLoopbackPort } from "./ports.js";
@@ -74,14 +74,12 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
 
 /** Deletes every key under `prefix:` from the Redis at `url`. */
 export async function removeKeys(url: string, prefix: string): Promise<void> {
-  const redis = createRedis(url, "promote-connection:dev-cleanup");
+  const redis = createRedisClient(
+    singleNodeSettings(url, prefix),
+    "promote-connection:dev-cleanup",
+  );
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
+    for await (const keys of scanKeys(redis, `${prefix}:*`)) await redis.unlink(...keys);
   } finally {
     redis.disconnect();
   }
