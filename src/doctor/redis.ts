@@ -9,6 +9,7 @@ import {
   refusedCredentials,
   tlsFailure,
   urlCredentials,
+  usesTls,
 } from "../redis.js";
 import { AuditLog } from "../requests/audit-log.js";
 import { type CheckResult, fail, ok, skip, warn } from "./report.js";
@@ -63,11 +64,23 @@ function redisFailure(cause: unknown, timeoutMs: number, config: Config) {
         ? "start the Cluster, or set REDIS_CLUSTER_NODES to nodes of it this host can reach"
         : "start Redis, or set REDIS_URL to a Redis this host can reach";
   const network = networkFailure(cause, timeoutMs);
+  if (network?.code === "ECONNRESET") return { reason: network.reason + resetHint(config), fix };
   if (network) return { reason: network.reason, fix };
   if (/Unknown RESP type|Protocol error/i.test(said)) {
     return { reason: "something that is not Redis answered there (check the host and port)", fix };
   }
   return { reason: said, fix };
+}
+
+/** What a Redis that resets the connection at once usually means, given what was sent it. */
+function resetHint(config: Config): string {
+  if (!usesTls(config.redis)) {
+    return " (a Redis that speaks TLS only does that to plain connections: use rediss://)";
+  }
+  if (!config.redis.tls.certFile) {
+    return " (a Redis that asks clients for a certificate, tls-auth-clients yes, does that without one: set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE)";
+  }
+  return "";
 }
 
 /** The nodes whose settings matter: a Cluster's masters (each holds keys), or the one node. */

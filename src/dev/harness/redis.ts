@@ -24,16 +24,32 @@ const MISSING =
   "redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server; " +
   "macOS: brew install redis) or set REDIS_URL to a Redis you can use for tests.";
 
+export interface RedisServerOptions {
+  /** The port to listen on: a free one by default; 0 for none (a TLS-only server). */
+  port?: number;
+  /** A config file read before the arguments (a Sentinel needs one it can rewrite). */
+  configFile?: string;
+  /** What it logs once it takes connections; redis-server's "Ready to accept connections". */
+  readyLine?: string;
+}
+
 /**
  * A throwaway redis-server on a free loopback port with its own data directory, configured by
- * `args` (eviction policy, persistence…). Resolves once it accepts connections.
+ * `args` (eviction policy, persistence, TLS, `--sentinel`…). Resolves once it accepts connections.
  */
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freeLoopbackPort();
+export async function startRedisServer(
+  args: string[] = [],
+  options: RedisServerOptions = {},
+): Promise<RedisServer> {
+  const port = options.port ?? (await freeLoopbackPort());
   const dir = mkdtempSync(join(tmpdir(), "promote-connection-redis-"));
+  const readyLine = options.readyLine ?? "Ready to accept connections";
   const proc: ChildProcess = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
+    [
+      ...(options.configFile ? [options.configFile] : []),
+      ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -45,10 +61,7 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
     output += chunk.toString();
   });
   const started = await pollUntil(
-    () =>
-      spawnError || proc.exitCode !== null
-        ? "exited"
-        : output.includes("Ready to accept connections") && "ready",
+    () => (spawnError || proc.exitCode !== null ? "exited" : output.includes(readyLine) && "ready"),
     { timeoutMs: 10_000, everyMs: 20, timedOut: () => new Error("not ready in time") },
   ).catch(() => "timed out");
   if (started !== "ready") {
