@@ -204,9 +204,11 @@ export async function startSentinelSet(opts: {
       started.push(sentinel);
       sentinels.push({ host: "127.0.0.1", port: sentinel.port });
     }
-    const [first] = sentinels as [HostPort];
-    const sentinel = new Redis({ ...first, password: opts.sentinelPassword });
-    clients.push(sentinel);
+    const sentinelClients = sentinels.map(
+      (address) => new Redis({ ...address, password: opts.sentinelPassword }),
+    );
+    clients.push(...sentinelClients);
+    const [sentinel] = sentinelClients as [Redis];
     const knowsReplica = async () => {
       const replicas = (await sentinel.call("SENTINEL", "REPLICAS", masterName)) as string[][];
       return replicas.some((fields) => {
@@ -220,12 +222,13 @@ export async function startSentinelSet(opts: {
     };
     await waitUntil("the Sentinel to know the replica", knowsReplica);
 
-    const masterPort = async () => {
-      const addr = (await sentinel.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName)) as
+    const masterPortFrom = async (client: Redis) => {
+      const addr = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName)) as
         | [string, string]
         | null;
       return Number(addr?.[1]);
     };
+    const masterPort = () => masterPortFrom(sentinel);
     return {
       masterName,
       sentinels,
@@ -243,10 +246,13 @@ export async function startSentinelSet(opts: {
             () => false,
           ),
         );
-        await waitUntil("the Sentinels to name the replica master", async () => {
-          const port = await masterPort();
+        // Every Sentinel, not only the one that failed over: each tells its subscribers
+        // (+switch-master) when it learns, and clients reconnect each time.
+        await waitUntil("every Sentinel to name the replica master", async () => {
+          const ports = await Promise.all(sentinelClients.map(masterPortFrom));
           return (
-            port === replica.port && (await info(replicaClient, "replication", "role")) === "master"
+            ports.every((port) => port === replica.port) &&
+            (await info(replicaClient, "replication", "role")) === "master"
           );
         });
       },
