@@ -279,12 +279,15 @@ export async function startCluster(password: string): Promise<RedisCluster> {
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
+    const busPorts: number[] = [];
     for (let i = 0; i < 3; i++) {
+      // The bus port is port + 10000 unless given: that may be taken, or past 65535.
+      const busPort = await freePort();
+      busPorts.push(busPort);
       servers.push(
         await startRedisServer([
           ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
-          // The bus port is port + 10000 unless given: that may be taken, or past 65535.
-          ...["--cluster-port", String(await freePort())],
+          ...["--cluster-port", String(busPort)],
           ...["--requirepass", password, "--masterauth", password],
         ]),
       );
@@ -299,7 +302,9 @@ export async function startCluster(password: string): Promise<RedisCluster> {
       clients.map((c, i) => c.call("CLUSTER", "ADDSLOTSRANGE", ...(ranges[i] ?? [])).then(() => c)),
     );
     const [first, ...others] = clients as [Redis, ...Redis[]];
-    for (const s of servers.slice(1)) await first.call("CLUSTER", "MEET", "127.0.0.1", s.port);
+    for (const [i, s] of servers.entries()) {
+      if (i > 0) await first.call("CLUSTER", "MEET", "127.0.0.1", s.port, busPorts[i] ?? 0);
+    }
     await waitUntil("the Cluster to form", async () => {
       for (const c of [first, ...others]) {
         const text = (await c.call("CLUSTER", "INFO")) as string;
