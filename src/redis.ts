@@ -314,9 +314,10 @@ export class RedisUnavailableError extends Error {
 }
 
 /**
- * Resolves once `client` is ready. A failure that trying again cannot mend (a certificate not
- * trusted, a password refused) rejects at once, in words; any other is waited out for `timeoutMs`
- * (a Redis restarting, a failover under way), then rejects with the last one seen.
+ * Resolves once `client` is ready; rejects, in words, at its first failure to connect (the state
+ * client fails fast, and so does start-up: a supervisor restarts the process), or after
+ * `timeoutMs` of silence. One Cluster node's failure waits for the others, unless it is one no
+ * node will do better on: a certificate not trusted, a password refused.
  */
 export function untilReady(
   client: RedisClient,
@@ -325,37 +326,32 @@ export function untilReady(
 ): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   const { where } = describeRedis(settings);
+  const failure = (err: unknown) => {
+    const tls = tlsFailure(err);
+    return new RedisUnavailableError(
+      `Redis at ${where}: ${tls ? `${tls.reason}: ${tls.fix}` : errorInWords(err)}`,
+    );
+  };
   return new Promise((resolve, reject) => {
-    let last: unknown;
-    const onError = (err: unknown) => {
-      last = err;
-      const tls = tlsFailure(err);
-      const lasting = tls
-        ? `${tls.reason}: ${tls.fix}`
-        : refusedCredentials(err)
-          ? errorInWords(err)
-          : undefined;
-      if (lasting) done(new RedisUnavailableError(`Redis at ${where}: ${lasting}`));
+    const onError = (err: unknown) => done(failure(err));
+    const onNodeError = (err: unknown) => {
+      if (tlsFailure(err) || refusedCredentials(err)) done(failure(err));
     };
     const onReady = () => done();
-    const onEnd = () =>
-      done(new RedisUnavailableError(`Redis at ${where}: ${last ? errorInWords(last) : "closed"}`));
-    const timer = setTimeout(() => {
-      const why = last ? errorInWords(last) : "no answer";
-      done(new RedisUnavailableError(`Redis at ${where} not ready within ${timeoutMs} ms: ${why}`));
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => done(new RedisUnavailableError(`Redis at ${where}: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     function done(err?: Error) {
       clearTimeout(timer);
       client.off("ready", onReady);
       client.off("error", onError);
-      client.off("node error", onError);
-      client.off("end", onEnd);
+      client.off("node error", onNodeError);
       if (err) reject(err);
       else resolve();
     }
     client.on("ready", onReady);
     client.on("error", onError);
-    client.on("node error", onError);
-    client.on("end", onEnd);
+    client.on("node error", onNodeError);
   });
 }
