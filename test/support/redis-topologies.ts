@@ -32,35 +32,20 @@ const openssl = (dir: string, args: string[]) =>
 /** EC P-256 keys: made in milliseconds, unlike RSA. */
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
+/** A new key in `name.key`, and a self-signed CA certificate (`name.crt`) or a request (`.csr`). */
+function newKey(dir: string, name: string, cn: string, as: "ca" | "request"): void {
+  const out =
+    as === "ca" ? ["-x509", "-days", "2", "-out", `${name}.crt`] : ["-new", "-out", `${name}.csr`];
+  openssl(dir, ["req", ...out, ...EC, ...["-keyout", `${name}.key`, "-subj", `/CN=${cn}`]]);
+}
+
+/** A certificate for `cn` signed by the CA `ca`, with the extension `ext`. */
 function signedCert(dir: string, name: string, ca: string, cn: string, ext: string): void {
   writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
+  newKey(dir, name, cn, "request");
   openssl(dir, [
-    "req",
-    "-new",
-    ...EC,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${cn}`,
-  ]);
-  openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.crt`,
-    "-CAkey",
-    `${ca}.key`,
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-out",
-    `${name}.crt`,
-    "-extfile",
-    `${name}.ext`,
+    ...["x509", "-req", "-in", `${name}.csr`, "-days", "2", "-out", `${name}.crt`],
+    ...["-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-extfile", `${name}.ext`],
   ]);
 }
 
@@ -80,24 +65,8 @@ export interface Certificates {
 /** A CA, a server certificate for 127.0.0.1 and localhost, a client certificate, another CA. */
 export function makeCertificates(): Certificates {
   const dir = mkdtempSync(join(tmpdir(), "promote-connection-tls-"));
-  for (const [name, cn] of [
-    ["ca", "promote-connection test CA"],
-    ["other-ca", "some other CA"],
-  ] as const) {
-    openssl(dir, [
-      "req",
-      "-x509",
-      ...EC,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.crt`,
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${cn}`,
-    ]);
-  }
+  newKey(dir, "ca", "promote-connection test CA", "ca");
+  newKey(dir, "other-ca", "some other CA", "ca");
   signedCert(dir, "server", "ca", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost");
   signedCert(dir, "client", "ca", "promote-connection", "extendedKeyUsage=clientAuth");
   const at = (file: string) => join(dir, file);
