@@ -147,12 +147,15 @@ function nodeOptions(use: RedisUse): RedisOptions {
 }
 
 /**
- * A master demoted to a replica (a failover behind a Sentinel or a DNS name) answers writes with
- * READONLY: connect again, to whatever is master now, and send the command again.
+ * A master demoted to a replica answers writes with READONLY: connect again, to whatever is
+ * master now. Behind Sentinels that is found anew, so the command is sent again (2); behind one
+ * address (a DNS name a managed Redis moves) the command fails and the next one goes to the new
+ * master (1), so that an address that names a replica for good cannot loop.
  */
-function reconnectOnReadOnly(err: Error): 2 | false {
-  return err.message.startsWith("READONLY") ? 2 : false;
-}
+const reconnectOnReadOnly =
+  (resend: boolean) =>
+  (err: Error): 1 | 2 | false =>
+    err.message.startsWith("READONLY") ? (resend ? 2 : 1) : false;
 
 function createCluster(
   settings: RedisSettings,
@@ -199,7 +202,7 @@ export function createRedisClient(
       ...oneAttempt,
       ...urlCredentials(settings.url),
       ...tls,
-      reconnectOnError: reconnectOnReadOnly,
+      reconnectOnError: reconnectOnReadOnly(true),
       name: topology.name,
       sentinels: topology.sentinels,
       ...(topology.password ? { sentinelPassword: topology.password } : {}),
@@ -215,7 +218,7 @@ export function createRedisClient(
     ...node,
     ...oneAttempt,
     ...tls,
-    reconnectOnError: reconnectOnReadOnly,
+    reconnectOnError: reconnectOnReadOnly(false),
   });
 }
 

@@ -6,7 +6,7 @@ import { checkRedis } from "../src/doctor/redis.js";
 import { createRedisClient, scanKeys } from "../src/redis.js";
 import { RequestStore } from "../src/requests/store.js";
 import { UserRateLimit } from "../src/requests/user-rate-limit.js";
-import { type RedisCluster, startCluster } from "./support/redis-topologies.js";
+import { NOWHERE, type RedisCluster, startCluster } from "./support/redis-topologies.js";
 import { connectionRequest } from "./support/requests.js";
 import {
   ACME,
@@ -97,7 +97,7 @@ describe("Redis Cluster", () => {
 
   it("the store's scripts run on the node of their slot: create, refuse, approve, move, migrate, forget", async () => {
     const prefix = `{test-${randomBytes(4).toString("hex")}}`;
-    const settings = { ...loadConfig({ ...minimalEnv(), ...clusterEnv() }).redis, prefix };
+    const settings = { ...loadConfig({ ...NOWHERE, ...clusterEnv() }).redis, prefix };
     const client = createRedisClient(settings, "promote-connection:test-store");
     let now = Date.now();
     const store = new RequestStore(client, prefix, { retentionMs: 60_000, now: () => now });
@@ -148,7 +148,7 @@ describe("Redis Cluster", () => {
 
   it("Cluster nodes that cannot be reached: the doctor says so, naming the setting", async () => {
     const config = loadConfig({
-      ...minimalEnv(),
+      ...NOWHERE,
       REDIS_URL: `redis://:${PASSWORD}@cluster`,
       REDIS_CLUSTER_NODES: "127.0.0.1:9",
     });
@@ -160,16 +160,3 @@ describe("Redis Cluster", () => {
     expect(refused?.detail).toMatch(/^not reachable at Cluster nodes 127\.0\.0\.1:9: /);
   });
 });
-
-function minimalEnv() {
-  return {
-    SLACK_BOT_TOKEN: "xoxb-1-2-cluster",
-    SLACK_SIGNING_SECRET: "cluster-signing-secret",
-    APPROVAL_CHANNEL_ID: "C0APPROVE1",
-    AUDIT_CHANNEL_ID: "C0AUDIT001",
-    APPROVER_USER_IDS: APPROVER,
-    AUTH0_DOMAIN: "http://127.0.0.1:9",
-    AUTH0_CLIENT_ID: "client",
-    AUTH0_CLIENT_SECRET: "client-secret",
-  };
-}

@@ -2,7 +2,12 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { checkRedis } from "../src/doctor/redis.js";
-import { type SentinelSet, startSentinelSet, waitUntil } from "./support/redis-topologies.js";
+import {
+  NOWHERE,
+  type SentinelSet,
+  startSentinelSet,
+  waitUntil,
+} from "./support/redis-topologies.js";
 import { ACME, APPROVER, ask, startStack, waitForAudit } from "./support/stack.js";
 
 /*
@@ -32,6 +37,20 @@ const sentinelEnv = () => ({
 });
 
 describe("Redis behind Sentinels", () => {
+  it("REDIS_URL naming the replica instead: the doctor says every write would fail, and what to set", async () => {
+    const config = loadConfig({
+      ...NOWHERE,
+      REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${set.replica.port}`,
+    });
+    const [replica, ...rest] = await checkRedis(config, 2_000);
+    expect(replica).toMatchObject({
+      status: "fail",
+      detail: `reachable at redis://:***@127.0.0.1:${set.replica.port}, but it is a replica (read-only): every write would fail`,
+      fix: "set REDIS_URL to the master, or REDIS_SENTINELS to the Sentinels that watch it",
+    });
+    expect(rest.map((r) => r.detail)).toEqual(Array(3).fill("skipped: Redis is a replica"));
+  });
+
   it("a promotion completes; then the master fails over to its replica, and the next request (a demotion) still completes, its state on the new master", async () => {
     const stack = await startStack({ env: sentinelEnv() });
     try {

@@ -4,7 +4,12 @@ import { checkRedis } from "../src/doctor/redis.js";
 import { createLogger } from "../src/log.js";
 import { start } from "../src/runtime/index.js";
 import type { RedisServer } from "./support/redis-server.js";
-import { type Certificates, makeCertificates, startTlsRedis } from "./support/redis-topologies.js";
+import {
+  type Certificates,
+  makeCertificates,
+  NOWHERE,
+  startTlsRedis,
+} from "./support/redis-topologies.js";
 import { ACME, requestAndApprove, startStack, waitForAudit } from "./support/stack.js";
 
 /*
@@ -32,19 +37,6 @@ const tlsEnv = (caFile: string) => ({
   REDIS_TLS_CERT_FILE: certs.clientCert,
   REDIS_TLS_KEY_FILE: certs.clientKey,
 });
-
-/** Settings that are valid but reach nothing: enough for start() to go as far as Redis. */
-const NOWHERE = {
-  SLACK_BOT_TOKEN: "xoxb-1-2-tls",
-  SLACK_SIGNING_SECRET: "tls-signing-secret",
-  SLACK_API_URL: "http://127.0.0.1:9/api/",
-  APPROVAL_CHANNEL_ID: "C0APPROVE1",
-  AUDIT_CHANNEL_ID: "C0AUDIT001",
-  APPROVER_USER_IDS: "U0APPROVE1",
-  AUTH0_DOMAIN: "http://127.0.0.1:9",
-  AUTH0_CLIENT_ID: "client",
-  AUTH0_CLIENT_SECRET: "client-secret",
-};
 
 describe("Redis over TLS (rediss://)", () => {
   it("with the private CA and a client certificate, a request is approved and the connection promoted; the doctor says TLS", async () => {

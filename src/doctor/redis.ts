@@ -97,6 +97,16 @@ async function topologyWords(redis: RedisClient, config: Config): Promise<string
   return `${topology} of ${masters} masters; keys under ${config.redis.prefix} in slot ${slot}`;
 }
 
+/** The Redis line, and the lines that depend on it skipped for `why`. */
+function stopAt(redisLine: CheckResult, why: string): CheckResult[] {
+  return [
+    redisLine,
+    skip(CHECK.eviction, why),
+    skip(CHECK.persistence, why),
+    skip(CHECK.auditRelay, why),
+  ];
+}
+
 export async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
   const { where } = describeRedis(config.redis);
   const redis = createRedisClient(config.redis, "promote-connection:doctor", {
@@ -120,12 +130,25 @@ export async function checkRedis(config: Config, timeoutMs: number): Promise<Che
       topology = await topologyWords(redis, config);
     } catch (err) {
       const failure = redisFailure(socketError ?? err, timeoutMs, config);
-      return [
+      return stopAt(
         fail(CHECK.redis, `not reachable at ${where}: ${failure.reason}`, failure.fix),
-        skip(CHECK.eviction, "Redis is not reachable"),
-        skip(CHECK.persistence, "Redis is not reachable"),
-        skip(CHECK.auditRelay, "Redis is not reachable"),
-      ];
+        "Redis is not reachable",
+      );
+    }
+    if (!(redis instanceof Cluster)) {
+      const role = parseInfo(await redis.info("replication")).get("role");
+      if (role === "slave") {
+        return stopAt(
+          fail(
+            CHECK.redis,
+            `reachable at ${where}, but it is a replica (read-only): every write would fail`,
+            config.redis.topology.mode === "sentinel"
+              ? "check the Sentinels: the master they name is a replica"
+              : "set REDIS_URL to the master, or REDIS_SENTINELS to the Sentinels that watch it",
+          ),
+          "Redis is a replica",
+        );
+      }
     }
     const nodes = dataNodes(redis);
     return [

@@ -13,6 +13,22 @@ import { pollUntil } from "../../src/dev/harness/poll.js";
 import type { HostPort } from "../../src/redis.js";
 import { freePort, type RedisServer, startRedisServer } from "./redis-server.js";
 
+/**
+ * Settings that are valid but reach no Slack or Auth0: enough for the doctor's Redis check, or
+ * for start() to go as far as Redis.
+ */
+export const NOWHERE = {
+  SLACK_BOT_TOKEN: "xoxb-1-2-nowhere",
+  SLACK_SIGNING_SECRET: "nowhere-signing-secret",
+  SLACK_API_URL: "http://127.0.0.1:9/api/",
+  APPROVAL_CHANNEL_ID: "C0APPROVE1",
+  AUDIT_CHANNEL_ID: "C0AUDIT001",
+  APPROVER_USER_IDS: "U0APPROVE1",
+  AUTH0_DOMAIN: "http://127.0.0.1:9",
+  AUTH0_CLIENT_ID: "client",
+  AUTH0_CLIENT_SECRET: "client-secret",
+};
+
 /** Polls `check` every 50 ms until it returns a value; fails after `timeoutMs` naming `what`. */
 export function waitUntil<T>(
   what: string,
