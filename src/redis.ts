@@ -263,6 +263,13 @@ const UNTRUSTED_CERT = new Set([
   "CERT_SIGNATURE_FAILURE",
 ]);
 
+/** OpenSSL's codes for the alert a server sends when it does not accept the client's certificate. */
+const REFUSED_CLIENT_CERT = new Set([
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+]);
+
 /** The same, as OpenSSL words: what is left of them once ioredis rewraps a Sentinel's error. */
 const UNTRUSTED_WORDS =
   /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate/i;
@@ -286,6 +293,18 @@ export function tlsFailure(err: unknown): { reason: string; fix: string } | unde
       return {
         reason: `its TLS certificate is for another name (${said})`,
         fix: "connect by a name the certificate holds, or set REDIS_TLS_SERVERNAME to one",
+      };
+    }
+    if (code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") {
+      return {
+        reason: "it asks for a client certificate, and none was given",
+        fix: "set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE",
+      };
+    }
+    if (typeof code === "string" && REFUSED_CLIENT_CERT.has(code)) {
+      return {
+        reason: `it refused the client certificate (${(current as { reason?: string }).reason ?? code})`,
+        fix: "set REDIS_TLS_CERT_FILE to a certificate signed by a CA Redis trusts (its tls-ca-cert-file)",
       };
     }
     if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {

@@ -64,7 +64,12 @@ function redisFailure(cause: unknown, timeoutMs: number, config: Config) {
         ? "start the Cluster, or set REDIS_CLUSTER_NODES to nodes of it this host can reach"
         : "start Redis, or set REDIS_URL to a Redis this host can reach";
   const network = networkFailure(cause, timeoutMs);
-  if (network?.code === "ECONNRESET") return { reason: network.reason + resetHint(config), fix };
+  // Closed at once, with or without a reset: what a TLS server does to what it cannot take.
+  if (network?.code === "ECONNRESET" || /^Connection is closed/.test(said)) {
+    const closed = network?.reason ?? "the connection was closed";
+    const hint = closedHint(config);
+    return hint ? { reason: `${closed} (${hint.why})`, fix: hint.fix } : { reason: closed, fix };
+  }
   if (network) return { reason: network.reason, fix };
   if (/Unknown RESP type|Protocol error/i.test(said)) {
     return { reason: "something that is not Redis answered there (check the host and port)", fix };
@@ -72,15 +77,21 @@ function redisFailure(cause: unknown, timeoutMs: number, config: Config) {
   return { reason: said, fix };
 }
 
-/** What a Redis that resets the connection at once usually means, given what was sent it. */
-function resetHint(config: Config): string {
+/** What a Redis that closes the connection at once usually means, given what was sent it. */
+function closedHint(config: Config): { why: string; fix: string } | undefined {
   if (!usesTls(config.redis)) {
-    return " (a Redis that speaks TLS only does that to plain connections: use rediss://)";
+    return {
+      why: "as a Redis that speaks TLS only does to plain connections",
+      fix: "if it speaks TLS, write REDIS_URL as rediss://…",
+    };
   }
   if (!config.redis.tls.certFile) {
-    return " (a Redis that asks clients for a certificate, tls-auth-clients yes, does that without one: set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE)";
+    return {
+      why: "as a Redis that asks clients for a certificate (tls-auth-clients yes) does without one",
+      fix: "if it asks for a client certificate, set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE",
+    };
   }
-  return "";
+  return undefined;
 }
 
 /** The nodes whose settings matter: a Cluster's masters (each holds keys), or the one node. */
