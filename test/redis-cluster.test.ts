@@ -157,6 +157,8 @@ describe("Redis Cluster", () => {
       status: "fail",
       fix: "start the Cluster, or set REDIS_CLUSTER_NODES to nodes of it this host can reach",
     });
-    expect(refused?.detail).toMatch(/^not reachable at Cluster nodes 127\.0\.0\.1:9: /);
+    expect(refused?.detail).toMatch(
+      /^not reachable at Cluster nodes 127\.0\.0\.1:9: none of its nodes could be used \(/,
+    );
   });
 });

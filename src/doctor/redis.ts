@@ -63,6 +63,8 @@ function redisFailure(cause: unknown, timeoutMs: number, config: Config) {
       : where === "cluster"
         ? "start the Cluster, or set REDIS_CLUSTER_NODES to nodes of it this host can reach"
         : "start Redis, or set REDIS_URL to a Redis this host can reach";
+  // ioredis keeps no code of a Cluster node's failure: "Connection is closed." at best.
+  if (where === "cluster") return { reason: `none of its nodes could be used (${said})`, fix };
   const network = networkFailure(cause, timeoutMs);
   // Closed at once, with or without a reset: what a TLS server does to what it cannot take.
   if (network?.code === "ECONNRESET" || /^Connection is closed/.test(said)) {
