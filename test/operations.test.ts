@@ -1,5 +1,6 @@
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
+import { pollUntil } from "../src/dev/harness/poll.js";
 import { type BotProcess, startBotProcess } from "./support/child.js";
 import { type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { ACME, REQUESTER, requestAndApprove, type Stack, startStack } from "./support/stack.js";
@@ -39,7 +40,16 @@ describe("health and metrics", () => {
     await s.slack.waitFor(() => s.auditTexts().find((t) => t.startsWith(`promoted ${requestId}`)), {
       timeoutMs: 15_000,
     });
-    const metrics = (await get(`${base(s)}/metrics`)).body;
+    // The relay counts an event once its line is in the channel and the cursor has moved past
+    // it: a Redis round trip after Slack has the line, which a loaded machine can make visible.
+    const promoted = /promote_connection_request_events_total\{event="promoted"\} 1/;
+    const metrics = await pollUntil(
+      async () => {
+        const body = (await get(`${base(s)}/metrics`)).body;
+        return promoted.test(body) && body;
+      },
+      { timeoutMs: 5_000, everyMs: 20, timedOut: () => new Error("no promoted event in /metrics") },
+    );
     expect(metrics).toMatch(/promote_connection_request_events_total\{event="requested"\} 1/);
     expect(metrics).toMatch(/promote_connection_request_events_total\{event="promoted"\} 1/);
     expect(metrics).toMatch(/promote_connection_auth0_requests_total\{status="429"\} 1/);
