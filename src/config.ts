@@ -59,7 +59,14 @@ const envSchema = z
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
     AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
     AUTH0_AUDIENCE: z.string().trim().optional(),
-    AUTH0_MAX_REQUESTS_PER_SECOND: positiveInt(2),
+    AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+      z.coerce
+        .number({ error: "must be a number of requests per second" })
+        .positive("must be positive")
+        .optional(),
+    ),
+    AUTH0_RETRY_WINDOW: duration("1h"),
     AUTH0_TIMEOUT_MS: positiveInt(10_000),
     REDIS_URL: z
       .string()
@@ -155,8 +162,11 @@ export interface Config {
     clientId: string;
     clientSecret: string;
     audience: string;
-    maxRequestsPerSecond: number;
+    /** A ceiling on the pace learnt from Auth0; undefined: none. */
+    maxRequestsPerSecond: number | undefined;
     timeoutMs: number;
+    /** How long an approved change keeps being tried while Auth0 is unavailable. */
+    retryWindowMs: number;
   };
   /** Where Redis is and how to reach it; `prefix` is hash-tagged in a Cluster. */
   redis: RedisSettings;
@@ -266,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH0_AUDIENCE || `${auth0Base}/api/v2/`,
       maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
       timeoutMs: e.AUTH0_TIMEOUT_MS,
+      retryWindowMs: e.AUTH0_RETRY_WINDOW,
     },
     redis: redisSettings(e),
     port: e.PORT,

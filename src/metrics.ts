@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { BudgetStats } from "./auth0/shared-budget.js";
 
 export interface AuditRelayState {
   held: boolean;
@@ -14,8 +15,8 @@ export interface Auth0Counters {
 }
 
 /**
- * What /metrics shows: process metrics, requests by outcome, time to decision, job durations,
- * Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
+ * What /metrics shows: the standard process metrics, requests by outcome, time to decision, job
+ * durations, Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -25,7 +26,9 @@ export class Metrics {
   private readonly queues: Queue[] = [];
 
   constructor(auth0?: Auth0Counters) {
-    collectDefaultMetrics({ register: this.registry, prefix: "promote_connection_" });
+    // Unprefixed (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, …), as every Node.js
+    // exporter names them, so the usual dashboards and alerts work unchanged. Ours carry the prefix.
+    collectDefaultMetrics({ register: this.registry });
     this.events = new Counter({
       name: "promote_connection_request_events_total",
       help: "Request events by kind: requested, approved, denied, promoted, demoted, failed, expired, cancelled, refused…",
@@ -106,6 +109,51 @@ export class Metrics {
         this.set((await state()).lagEntries);
       },
     });
+  }
+
+  /** A tenant's shared Auth0 budget, as this process last saw it. */
+  watchBudget(tenant: string, stats: BudgetStats): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["tenant"],
+        registers: [this.registry],
+        collect() {
+          this.set({ tenant }, read());
+        },
+      });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ["tenant"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc({ tenant }, read());
+        },
+      });
+    gauge(
+      "promote_connection_auth0_budget_tokens",
+      "Management API calls the shared budget believed left in Auth0's bucket",
+      () => stats.tokens,
+    );
+    gauge(
+      "promote_connection_auth0_budget_rate_per_second",
+      "The refill rate of Auth0's bucket, as learnt from its rate-limit headers",
+      () => stats.perSecond,
+    );
+    counter(
+      "promote_connection_auth0_budget_pauses_total",
+      "429s from Auth0 that paused every process until the bucket's reset",
+      () => stats.pauses,
+    );
+    counter(
+      "promote_connection_auth0_budget_wait_seconds_total",
+      "Time this process's Management API calls spent waiting for the budget",
+      () => stats.waitedMs / 1000,
+    );
   }
 
   /** Queues whose depth by state (BullMQ's own exporter) is part of every scrape. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Job, Queue, RateLimitError, UnrecoverableError } from "bullmq";
+import { DelayedError, type Job, Queue, RateLimitError, UnrecoverableError } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { Auth0UnreachableError, ManagementApiError } from "../src/auth0/errors.js";
@@ -92,7 +92,11 @@ afterEach(async () => {
 });
 
 function processor(
-  options: { dryRun?: boolean; approvalsStillHold?: () => Promise<string | undefined> } = {},
+  options: {
+    dryRun?: boolean;
+    approvalsStillHold?: () => Promise<string | undefined>;
+    retryWindowMs?: number;
+  } = {},
 ) {
   const queue = { rateLimit: async (ms: number) => void holds.push(ms) };
   return applyChangeProcessor({
@@ -102,6 +106,7 @@ function processor(
     queue: queue as unknown as Queue<ChangeJobData>,
     approvalsStillHold: options.approvalsStillHold ?? (async () => undefined),
     dryRun: options.dryRun ?? false,
+    retry: { windowMs: options.retryWindowMs ?? 0, spacing: { delay: 100, maxDelay: 1_000 } },
     logger: createLogger({ level: "silent" }),
   });
 }
@@ -155,43 +160,55 @@ describe("the change processor", () => {
     expect(await auditEvents()).toEqual(["dry-run"]);
   });
 
-  it("a 429 holds the queue until Auth0's reset and does not spend an attempt", async () => {
+  it("a 429 holds the queue until Auth0's reset, spends no attempt, and tells nobody", async () => {
     const id = await approvedRequest();
     tenant.failNext = [rateLimited()];
-    await expect(processor()(job(id))).rejects.toBeInstanceOf(RateLimitError);
+    await expect(processor({ retryWindowMs: 60_000 })(job(id))).rejects.toBeInstanceOf(
+      RateLimitError,
+    );
     expect(holds).toEqual([3_000]);
-    expect((await store.get(id))?.state).toBe("APPROVED");
+    expect(await store.get(id)).toMatchObject({ state: "APPROVED" });
+    expect((await store.get(id))?.retryingUntil).toBeGreaterThan(Date.now());
+    expect(await requesterTold(id)).toBe(0);
   });
 
-  it("waits for the rate limit only so many times, then fails the request in words", async () => {
+  it("a 5xx or an unreachable Auth0, within the retry window: tried again later, the request untouched, people told once", async () => {
     const id = await approvedRequest();
-    tenant.failNext = [rateLimited()];
-    await expect(processor()(job(id, 31))).rejects.toBeInstanceOf(UnrecoverableError);
-    expect(holds).toEqual([]);
-    expect(await store.get(id)).toMatchObject({ state: "FAILED" });
-    expect((await store.get(id))?.outcome).toMatch(/rate limit/);
-  });
-
-  it("a 5xx or an unreachable Auth0 is retried while attempts are left, the request untouched", async () => {
-    const id = await approvedRequest();
-    for (const err of [unavailable(), new Auth0UnreachableError("x", "timed out")]) {
+    const errors = [unavailable(), new Auth0UnreachableError("x", "timed out"), unavailable()];
+    for (const [i, err] of errors.entries()) {
       tenant.failNext = [err];
-      await expect(processor()(job(id, 2))).rejects.toBe(err);
+      const delayed: number[] = [];
+      const attempt = job(id, i + 1);
+      (attempt as unknown as { moveToDelayed: (ts: number) => Promise<void> }).moveToDelayed =
+        async (ts) => void delayed.push(ts - Date.now());
+      await expect(processor({ retryWindowMs: 60_000 })(attempt)).rejects.toBeInstanceOf(
+        DelayedError,
+      );
+      // Doubling from 100 ms, capped at 1 s (this test's backoff), with a little jitter.
+      expect(delayed[0]).toBeGreaterThan(100 * 2 ** i * 0.7);
+      expect(delayed[0]).toBeLessThanOrEqual(100 * 2 ** i + 10);
       expect((await store.get(id))?.state).toBe("APPROVED");
     }
     expect(await auditEvents()).toEqual([]);
+    // "Auth0 is unavailable; retrying until …": said once, whatever the number of tries.
+    expect(await requesterTold(id)).toBe(1);
+    const updates = (await outboxQueue.getJobs(["wait"])).filter(
+      (j) => j.data.kind === "update-approval",
+    );
+    expect(updates).toHaveLength(1);
   });
 
-  it("on the last attempt a 5xx fails the request, and everyone is told once", async () => {
+  it("after the retry window a 5xx fails the request, in words that say what to do", async () => {
     const id = await approvedRequest();
     tenant.failNext = [unavailable()];
-    await expect(processor()(job(id, QUEUE_POLICIES.change.attempts))).rejects.toBeInstanceOf(
+    await expect(processor({ retryWindowMs: 0 })(job(id, 9))).rejects.toBeInstanceOf(
       UnrecoverableError,
     );
-    expect(await store.get(id)).toMatchObject({
-      state: "FAILED",
-      outcome: "Auth0 answered 503 Service Unavailable",
-    });
+    const request = await store.get(id);
+    expect(request?.state).toBe("FAILED");
+    expect(request?.outcome).toMatch(
+      /^Auth0 was unavailable for the whole retry window .*: Auth0 answered 503 Service Unavailable\. Nothing was changed\. Check https:\/\/status\.auth0\.com/,
+    );
     expect(await auditEvents()).toEqual(["failed"]);
   });
 

@@ -66,12 +66,14 @@ describe("Redis Cluster", () => {
 
       const keys = await keysWithSlots(inspect, config.redis.prefix);
       const names = [...keys.keys()];
-      // The request, its indexes, the audit stream and relay cursor, the per-person count, and
-      // BullMQ's queues: all there, all in one slot.
+      // The request, its indexes, the audit stream, the per-person count, the fleet's Auth0
+      // budget and token, and BullMQ's queues: all there, all in one slot.
       for (const part of [
         `:request:${requestId}`,
         ":audit",
         ":rate:",
+        ":auth0-budget:",
+        ":auth0-token:",
         ":promote:",
         ":slack-outbox:",
       ]) {

@@ -39,6 +39,7 @@ const request: ChangeRequest = {
   denyReason: undefined,
   completedAt: undefined,
   outcome: undefined,
+  retryingUntil: undefined,
   approvalChannel: "CAPPROVALS",
   approvalTs: "1700000001.000100",
   auditThreadTs: undefined,

@@ -112,3 +112,54 @@ describe("approved changes go first", () => {
     expect(s.auth0.apiRequests().filter((r) => r.status === 429)).toHaveLength(0);
   });
 });
+
+describe("patience through an Auth0 outage", () => {
+  // Short waits between tries, so that a test sits through many of them; the window is real.
+  const retryBackoff = { delay: 50, maxDelay: 200 };
+
+  it("an outage longer than six attempts: the change lands once Auth0 is back, and people were told once that it is retried", async () => {
+    stack = await startStack({ retryBackoff });
+    const s = stack;
+    const requestId = await ask(s, ACME.id);
+    // Twelve failed reads in a row, where six attempts used to fail the request for good.
+    s.auth0.injectFault({
+      method: "GET",
+      path: `/api/v2/connections/${ACME.id}`,
+      kind: "status",
+      status: 503,
+      times: 12,
+    });
+    await s.click(APPROVER, "approve_request", requestId);
+    await waitForAudit(s, "promoted", requestId, 20_000);
+    expect(
+      s.auth0.apiRequests("GET", `/api/v2/connections/${ACME.id}`).filter((r) => r.status === 503),
+    ).toHaveLength(12);
+    expect(s.auth0.apiRequests("PATCH")).toHaveLength(1);
+    const dms = await s.slack.waitFor(
+      () => (s.slack.messages(REQUESTER).length >= 2 ? s.slack.messages(REQUESTER) : undefined),
+      { what: "the requester's two messages" },
+    );
+    expect(dms.map((m) => m.text ?? "")).toEqual([
+      expect.stringMatching(/Auth0 is unavailable; retrying until/),
+      expect.stringMatching(/Promoted to domain level/),
+    ]);
+  });
+
+  it("Auth0 down for the whole AUTH0_RETRY_WINDOW: the change fails, saying what to do", async () => {
+    stack = await startStack({ retryBackoff, env: { AUTH0_RETRY_WINDOW: "2s" } });
+    const s = stack;
+    const requestId = await ask(s, ACME.id);
+    s.auth0.injectFault({
+      method: "GET",
+      path: `/api/v2/connections/${ACME.id}`,
+      kind: "status",
+      status: 503,
+      times: 10_000,
+    });
+    await s.click(APPROVER, "approve_request", requestId);
+    const line = await waitForAudit(s, "failed", requestId, 15_000);
+    expect(line).toContain("unavailable for the whole retry window");
+    expect(line).toContain("status.auth0.com");
+    expect(s.auth0.apiRequests("PATCH")).toHaveLength(0);
+  });
+});

@@ -26,8 +26,12 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
     kind: "delay",
     delayMs: 60_000,
   });
+  const reads = () => stack?.auth0.apiRequests("GET", `/api/v2/connections/${ACME.id}`).length ?? 0;
+  const readsBefore = reads();
   await stack.click(APPROVER, "approve_request", requestId);
   await first.waitForOutput(/change started/);
+  // The worker's read has reached Auth0, which holds it: the worker dies mid-call.
+  await stack.slack.waitFor(() => reads() > readsBefore, { what: "the worker's read at Auth0" });
   first.proc.kill("SIGKILL");
   await first.exited();
   const killedAt = Date.now();
@@ -41,7 +45,8 @@ it("a worker killed mid-promotion is replaced and the promotion ends in exactly 
   });
   const patched = s.auth0.apiRequests("PATCH").filter((r) => r.status === 200);
   expect(patched).toHaveLength(1);
-  expect((patched[0]?.at ?? Infinity) - killedAt).toBeLessThan(30_000);
+  // Generous on a busy machine: the lock lapses after 6 s; npm run bench holds the 10 s target.
+  expect((patched[0]?.at ?? Infinity) - killedAt).toBeLessThan(15_000);
   // Exactly one outcome message to the requester, one outcome line in the audit channel.
   await s.slack.waitFor(() => s.slack.messages(REQUESTER).length >= 1);
   expect(s.slack.messages(REQUESTER)).toHaveLength(1);

@@ -119,7 +119,7 @@ export async function checkAuth0(config: Config, timeoutMs: number): Promise<Che
       baseUrl: auth0.baseUrl,
       tokens,
       transport,
-      limiter: new RateLimiter({ perSecond: auth0.maxRequestsPerSecond }),
+      limiter: new RateLimiter({ perSecond: auth0.maxRequestsPerSecond ?? 2 }),
     });
     results.push(await checkDynamicClientRegistration(management));
     return results;

@@ -1,13 +1,13 @@
-import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
+import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
 import { isRetryable, ManagementApiError } from "../auth0/errors.js";
 import { errorInWords } from "../error-words.js";
 import { type Logger, withRequestId } from "../log.js";
 import { type AuditEvent, DONE_EVENTS } from "../requests/audit-log.js";
-import { changeKind, type ManagementApi } from "../requests/changes/index.js";
+import { changeKind, type ManagementApi, WRITE_CALLS } from "../requests/changes/index.js";
 import type { ChangeRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
 import type { Outbox } from "./outbox.js";
-import { type ChangeJobData, QUEUE_POLICIES } from "./queues.js";
+import type { ChangeJobData } from "./queues.js";
 
 export interface ApplyChangeDeps {
   store: RequestStore;
@@ -22,6 +22,11 @@ export interface ApplyChangeDeps {
   approvalsStillHold: (request: ChangeRequest) => Promise<string | undefined>;
   /** DRY_RUN where the worker runs: nothing is changed, whatever the request recorded. */
   dryRun: boolean;
+  /**
+   * While Auth0 is unavailable (network errors, 5xx, 429) an approved change is tried again for
+   * `windowMs` after its first failure, `spacing` apart, and never failed meanwhile.
+   */
+  retry: { windowMs: number; spacing: { delay: number; maxDelay: number } };
   logger: Logger;
   now?: () => number;
 }
@@ -39,11 +44,15 @@ function isRateLimited(err: unknown): err is ManagementApiError {
  * idempotent and the outcome transition happens once.
  */
 export function applyChangeProcessor(deps: ApplyChangeDeps) {
-  return (job: Job<ChangeJobData>): Promise<string> =>
-    withRequestId(job.data.requestId, () => applyChange(deps, job));
+  return (job: Job<ChangeJobData>, token?: string): Promise<string> =>
+    withRequestId(job.data.requestId, () => applyChange(deps, job, token));
 }
 
-async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Promise<string> {
+async function applyChange(
+  deps: ApplyChangeDeps,
+  job: Job<ChangeJobData>,
+  token: string | undefined,
+): Promise<string> {
   const { requestId } = job.data;
   const log = deps.logger.child({ jobId: job.id, attempt: job.attemptsStarted });
   const request = await deps.store.get(requestId);
@@ -81,37 +90,97 @@ async function applyChange(deps: ApplyChangeDeps, job: Job<ChangeJobData>): Prom
   const dryRun = request.dryRun || deps.dryRun;
   log.info({ ...where, dryRun }, "change started");
   const kind = changeKind(request.kind);
+  const api = watchingWrites(deps.auth0);
   let outcome: Outcome;
   try {
-    const words = await kind.apply(deps.auth0, request, { dryRun });
+    const words = await kind.apply(api, request, { dryRun });
     outcome = killSwitch
       ? { state: "DONE", dryRun: true, words: `DRY_RUN is set where the worker runs. ${words}` }
       : { state: "DONE", words };
     log.info({ ...where, dryRun }, outcome.words);
   } catch (err) {
-    if (isRateLimited(err) && job.attemptsStarted <= QUEUE_POLICIES.change.maxRateLimitWaits) {
-      const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
-      log.warn(
-        { waitMs: wait },
-        "Auth0 rate limit reached; holding the change queue until it resets",
-      );
-      await deps.queue.rateLimit(wait);
-      throw new RateLimitError();
+    if (isRetryable(err)) {
+      const until = request.retryingUntil ?? Date.now() + deps.retry.windowMs;
+      if (Date.now() < until) await tryAgainLater(deps, job, token, request, until, err);
+      log.error({ err }, "Auth0 stayed unavailable for the whole retry window");
+      // Only a change that was sent may have been applied unseen.
+      outcome = api.wrote()
+        ? await checkAgain(deps, request, err, windowWords(deps, until))
+        : failed(err, windowWords(deps, until));
+    } else {
+      log.error({ err }, "change failed for good");
+      outcome = failed(err);
     }
-    if (isRetryable(err) && !isRateLimited(err) && attemptsLeft > 0) {
-      log.warn({ err, attemptsLeft }, "change failed; will retry");
-      throw err;
-    }
-    log.error({ err }, "change failed for good");
-    outcome = isRetryable(err) ? await checkAgain(deps, request, err) : failed(err);
   }
   await finish(deps, request, outcome);
   if (outcome.state !== "DONE") throw new UnrecoverableError(outcome.words);
   return "DONE";
 }
 
-function failed(err: unknown): Outcome {
-  return { state: "FAILED", words: errorInWords(err) };
+/** The Management API as the kind sees it, noting whether a change was sent. */
+function watchingWrites(auth0: ManagementApi): ManagementApi & { wrote(): boolean } {
+  let wrote = false;
+  const watched: ManagementApi & { wrote(): boolean } = Object.create(auth0);
+  for (const call of WRITE_CALLS) {
+    const original = auth0[call].bind(auth0);
+    watched[call] = (...args: Parameters<typeof original>) => {
+      wrote = true;
+      return original(...args);
+    };
+  }
+  watched.wrote = () => wrote;
+  return watched;
+}
+
+function failed(err: unknown, words: (said: string) => string = (said) => said): Outcome {
+  return { state: "FAILED", words: words(errorInWords(err)) };
+}
+
+function windowWords(deps: ApplyChangeDeps, until: number) {
+  const minutes = Math.round(deps.retry.windowMs / 60_000);
+  return (said: string) =>
+    `Auth0 was unavailable for the whole retry window (${minutes} min, until ${new Date(until).toISOString()}): ${said}. Nothing was changed. Check https://status.auth0.com, then ask again once Auth0 is back.`;
+}
+
+/**
+ * Auth0 is unavailable: the change is tried again later, without spending an attempt, until the
+ * window closes. A 429 holds the whole queue until Auth0's reset (every change waits for the same
+ * bucket); anything else puts this job back, the backoff apart. The first time Auth0 is down
+ * (not merely rate-limited), the approvers' message and the requester are told, once.
+ */
+async function tryAgainLater(
+  deps: ApplyChangeDeps,
+  job: Job<ChangeJobData>,
+  token: string | undefined,
+  request: ChangeRequest,
+  until: number,
+  err: unknown,
+): Promise<never> {
+  const log = deps.logger.child({ jobId: job.id, attempt: job.attemptsStarted });
+  if (request.retryingUntil === undefined) {
+    await deps.store.annotate(request.id, { retryingUntil: until });
+  }
+  if (isRateLimited(err)) {
+    const wait = Math.max(1_000, err.retryAfterMs ?? 1_000);
+    log.warn(
+      { waitMs: wait },
+      "Auth0 rate limit reached; holding the change queue until it resets",
+    );
+    await deps.queue.rateLimit(wait);
+    throw new RateLimitError();
+  }
+  const told = { ...request, retryingUntil: until };
+  await deps.outbox.updateApproval(told, "unavailable");
+  await deps.outbox.notice(told, "unavailable");
+  const { delay, maxDelay } = deps.retry.spacing;
+  const wait = Math.min(maxDelay, delay * 2 ** Math.max(0, job.attemptsStarted - 1));
+  const jittered = Math.round(wait * (0.8 + Math.random() * 0.2));
+  log.warn(
+    { err, retryInMs: jittered, until: new Date(until).toISOString() },
+    "Auth0 is unavailable; trying the change again later",
+  );
+  await job.moveToDelayed(Date.now() + jittered, token);
+  throw new DelayedError();
 }
 
 /**
@@ -119,10 +188,15 @@ function failed(err: unknown): Outcome {
  * may have been applied all the same. Reads the target again rather than record a failure that
  * did not happen; when even that fails, the outcome is unknown, and said so.
  */
-async function checkAgain(deps: ApplyChangeDeps, request: ChangeRequest, err: unknown) {
+async function checkAgain(
+  deps: ApplyChangeDeps,
+  request: ChangeRequest,
+  err: unknown,
+  words?: (said: string) => string,
+) {
   const said = errorInWords(err);
   try {
-    if (!(await changeKind(request.kind).isApplied(deps.auth0, request))) return failed(err);
+    if (!(await changeKind(request.kind).isApplied(deps.auth0, request))) return failed(err, words);
     return {
       state: "DONE",
       words: `${request.target.name}: the change is in place (Auth0 answered the last attempt with "${said}", but reading it again shows it applied).`,

@@ -43,6 +43,19 @@ export class Outbox {
     if (options.tellRequester) await this.notifyRequester(request);
   }
 
+  /**
+   * Tells the requester where their request stands, once per `key` (Auth0 unavailable: the
+   * change is being retried until …).
+   */
+  async notice(request: ChangeRequest, key: string): Promise<void> {
+    await this.add(`${request.id}.dm.${key}`, {
+      kind: "dm",
+      requestId: request.id,
+      userId: request.requesterId,
+      state: request.state,
+    });
+  }
+
   /** Tells the requester how their request ended (once per final state). */
   async notifyRequester(request: ChangeRequest): Promise<void> {
     await this.add(`${request.id}.dm.${request.state}`, {

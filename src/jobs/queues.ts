@@ -12,8 +12,12 @@ export interface QueuePolicy {
    * from `delay` with each attempt, up to `maxDelay`. For queues whose order matters.
    */
   holdBackoff?: { delay: number; maxDelay: number };
-  /** Waits for Auth0's rate limit (RateLimitError) do not count as attempts; this bounds them. */
-  maxRateLimitWaits?: number;
+  /**
+   * How long to wait between tries while Auth0 is unavailable (network errors, 5xx), doubling
+   * from `delay` up to `maxDelay`, for as long as AUTH0_RETRY_WINDOW lasts: so that a change
+   * lands within `maxDelay` of Auth0's return. These tries do not count as attempts.
+   */
+  retryBackoff?: { delay: number; maxDelay: number };
   /** Jobs a worker process runs at once. */
   concurrency: number;
   /** Jobs run at once across every process (undefined: no limit beyond concurrency). */
@@ -41,15 +45,18 @@ const SLACK_WRITES = {
   concurrency: 1,
   globalConcurrency: 1,
   // A dead process's job holds the queue's one slot until its lock lapses: keep that short.
-  lockDuration: 10_000,
-  stalledInterval: 5_000,
+  lockDuration: 6_000,
+  stalledInterval: 3_000,
   maxStalledCount: 5,
   keepJobsSeconds: WEEK_SECONDS,
 } as const;
 
 /**
  * Every queue's policy. A crashed worker's job is taken up again after its lock lapses
- * (lockDuration) and a stalled check (stalledInterval): for changes at most ~20 s.
+ * (lockDuration) and a stalled check (stalledInterval): for changes within ~9 s. A live worker
+ * renews its lock every lockDuration / 2, so an event loop blocked for longer than that could
+ * let a second worker start the same job; the changes are idempotent and their outcome is
+ * recorded once, so that costs at most a repeated read.
  */
 export const QUEUE_POLICIES = {
   /** Approved changes to apply: one job per request, jobId = request id. */
@@ -57,10 +64,10 @@ export const QUEUE_POLICIES = {
     name: "promote",
     attempts: 6,
     backoff: { type: "exponential", delay: 2_000, jitter: 0.5 },
-    maxRateLimitWaits: 30,
+    retryBackoff: { delay: 2_000, maxDelay: 30_000 },
     concurrency: 4,
-    lockDuration: 10_000,
-    stalledInterval: 5_000,
+    lockDuration: 6_000,
+    stalledInterval: 3_000,
     maxStalledCount: 3,
     keepJobsSeconds: WEEK_SECONDS,
   },

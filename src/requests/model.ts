@@ -76,6 +76,11 @@ export interface ChangeRequest {
   completedAt: number | undefined;
   /** Words for the person: why it failed, or what Auth0 reported. */
   outcome: string | undefined;
+  /**
+   * Auth0 has been unavailable for this approved change: the worker keeps trying until then
+   * (AUTH0_RETRY_WINDOW after the first failure), and people were told so once.
+   */
+  retryingUntil: number | undefined;
   approvalChannel: string | undefined;
   approvalTs: string | undefined;
   /** The request's first audit line, under which the later ones are threaded. */
@@ -95,6 +100,7 @@ export type NewChangeRequest = Omit<
   | "denyReason"
   | "completedAt"
   | "outcome"
+  | "retryingUntil"
   | "approvalChannel"
   | "approvalTs"
   | "auditThreadTs"

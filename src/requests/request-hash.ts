@@ -66,6 +66,7 @@ export function fromHash(
     denyReason: h.denyReason,
     completedAt: num(h.completedAt),
     outcome: h.outcome,
+    retryingUntil: num(h.retryingUntil),
     approvalChannel: h.approvalChannel,
     approvalTs: h.approvalTs,
     auditThreadTs: h.auditThreadTs,

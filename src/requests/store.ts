@@ -129,6 +129,7 @@ export class RequestStore {
       denyReason: undefined,
       completedAt: undefined,
       outcome: undefined,
+      retryingUntil: undefined,
       approvalChannel: undefined,
       approvalTs: undefined,
       auditThreadTs: undefined,

@@ -1,6 +1,13 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
-import { createTransport, ManagementClient, RateLimiter, TokenProvider } from "../auth0/index.js";
+import {
+  createTransport,
+  ManagementClient,
+  RateLimiter,
+  SharedBudget,
+  TenantSettingsCache,
+  TokenProvider,
+} from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
@@ -12,6 +19,7 @@ import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { createRedisClient, describeRedis, type RedisClient, untilReady } from "../redis.js";
 import { AuditLog } from "../requests/audit-log.js";
+import { DEFAULT_TENANT } from "../requests/model.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import { UserRateLimit } from "../requests/user-rate-limit.js";
@@ -39,12 +47,18 @@ export interface StartOptions {
   host?: string;
   /** The HTTP server's body cap and timeouts: HTTP_LIMITS unless a test shortens them. */
   httpLimits?: Partial<HttpLimits>;
+  /** The wait between tries while Auth0 is down: the change policy's unless a test shortens it. */
+  retryBackoff?: { delay: number; maxDelay: number };
 }
 
-/** The Management API client: one pooled transport, a cached token, paced calls. */
-function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
+/**
+ * The Management API client: one pooled transport, and what every process on this Redis shares:
+ * the tenant's call budget, one encrypted token, and the tenant's settings for a minute.
+ */
+function createAuth0(config: Config, redis: RedisClient, logger: Logger, shutdown: Shutdown) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
   shutdown.add("auth0 transport", () => transport.close());
+  const prefix = config.redis.prefix;
   const tokens = new TokenProvider({
     baseUrl: config.auth0.baseUrl,
     clientId: config.auth0.clientId,
@@ -53,15 +67,32 @@ function createAuth0(config: Config, logger: Logger, shutdown: Shutdown) {
     transport,
     logger,
     timeoutMs: config.auth0.timeoutMs,
+    fleet: { redis, prefix, tenant: DEFAULT_TENANT },
+  });
+  const ceiling = config.auth0.maxRequestsPerSecond;
+  const budget = new SharedBudget({
+    redis,
+    key: `${config.redis.prefix}:auth0-budget:${DEFAULT_TENANT}`,
+    maxPerSecond: ceiling,
+    // While Redis does not answer: a free tenant's pace, or the ceiling.
+    fallback: new RateLimiter({ perSecond: ceiling ?? 2 }),
+    logger,
   });
   const auth0 = new ManagementClient({
     baseUrl: config.auth0.baseUrl,
     tokens,
     transport,
-    limiter: new RateLimiter({ perSecond: config.auth0.maxRequestsPerSecond }),
+    limiter: budget,
+    tenantSettings: new TenantSettingsCache({
+      redis,
+      prefix,
+      tenant: DEFAULT_TENANT,
+      baseUrl: config.auth0.baseUrl,
+      logger,
+    }),
     logger,
   });
-  return { auth0, tokens };
+  return { auth0, tokens, budget };
 }
 
 /** Builds and starts the parts a role needs. Everything a request needs later is in Redis. */
@@ -106,7 +137,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     await auditLog.initCursor();
     const outbox = new Outbox(queues.outbox);
 
-    const { auth0, tokens } = createAuth0(config, logger, shutdown);
+    const { auth0, tokens, budget } = createAuth0(config, client, logger, shutdown);
     const metrics = new Metrics({
       get apiCalls() {
         return auth0.apiCalls;
@@ -116,6 +147,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       },
     });
     metrics.watchQueues(...allQueues);
+    metrics.watchBudget(DEFAULT_TENANT, budget.stats);
     metrics.watchAuditRelay(async () => {
       const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
       return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
@@ -199,6 +231,10 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       workers.startChangeWorkers(auth0, queues, {
         approvalsStillHold: (request) => policy.approvalsStillHold(request),
         dryRun: config.policy.dryRun,
+        retry: {
+          windowMs: config.auth0.retryWindowMs,
+          spacing: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
+        },
       });
     }
 

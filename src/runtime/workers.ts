@@ -100,7 +100,7 @@ export class Workers {
   startChangeWorkers(
     auth0: ManagementApi,
     queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
-    checks: Pick<ApplyChangeDeps, "approvalsStillHold" | "dryRun">,
+    checks: Pick<ApplyChangeDeps, "approvalsStillHold" | "dryRun" | "retry">,
   ): void {
     const { store, outbox, logger, shutdown } = this.parts;
     this.start<ChangeJobData>(

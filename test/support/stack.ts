@@ -142,6 +142,8 @@ export interface StackOptions {
   socketMode?: boolean;
   /** The HTTP server's limits, e.g. timeouts short enough for a test to wait them out. */
   http?: Partial<HttpLimits>;
+  /** The wait between tries while Auth0 is down, short enough for a test to sit through. */
+  retryBackoff?: { delay: number; maxDelay: number };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -193,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logger,
       host: "127.0.0.1",
       httpLimits: options.http,
+      retryBackoff: options.retryBackoff,
     });
     eventsUrl = `http://127.0.0.1:${running.port}/slack/events`;
     metricsOrigin = `http://127.0.0.1:${running.metricsPort ?? running.port}`;

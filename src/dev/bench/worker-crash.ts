@@ -2,7 +2,9 @@
  * Section 5: a worker killed with SIGKILL mid-job: how long until another one has done the
  * PATCH. Auth0 hangs on the worker's read of the connection, so the worker is mid-job when it dies.
  */
+import { pollUntil } from "../harness/poll.js";
 import { TARGET } from "./config.js";
+import type { ApiCall } from "./emulator-thread.js";
 import { epochNow } from "./emulators.js";
 import { progress, sec } from "./report.js";
 import { post } from "./traffic.js";
@@ -11,7 +13,7 @@ import { approveClick, createRequests, startBot, type World } from "./world.js";
 export async function measureWorkerCrash(world: World, index: number): Promise<void> {
   const { report, emu } = world;
   report.section = 5;
-  progress("5. a worker killed with SIGKILL mid-promotion (takes ~20 s)");
+  progress("5. a worker killed with SIGKILL mid-promotion (takes ~10 s)");
   const bot = await startBot(world, "bot 3", "bot");
   const worker1 = await startBot(world, "worker 1", "worker", { LOG_LEVEL: "info" });
   const target = world.connections[index];
@@ -28,12 +30,21 @@ export async function measureWorkerCrash(world: World, index: number): Promise<v
       delayMs: 60_000,
     },
   });
+  const from = await emu.call<number>({ op: "apiCallCount" });
   const click = await post(
     `http://127.0.0.1:${bot.port}/slack/events`,
     approveClick(world, approval, "crash"),
   );
   if (click.status !== 200) throw new Error(`a click was answered ${click.status}`);
   await worker1.waitForOutput(/change started/, 10_000);
+  // Kill it once its read has reached Auth0, which holds it: the worker dies mid-call.
+  await pollUntil(
+    async () =>
+      (await emu.call<ApiCall[]>({ op: "apiCalls", from })).some(
+        (c) => c.method === "GET" && c.path === `/api/v2/connections/${target.id}`,
+      ),
+    { timeoutMs: 10_000, timedOut: () => new Error("the worker's read never reached Auth0") },
+  );
   worker1.proc.kill("SIGKILL");
   await worker1.exited();
   const killedAt = epochNow();

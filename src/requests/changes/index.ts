@@ -3,6 +3,7 @@ import { connectionDomainLevel } from "./connection-domain-level.js";
 import type { ChangeKind } from "./types.js";
 
 export type { ActionWords, ChangeKind, ManagementApi, TargetFact, TargetRef } from "./types.js";
+export { WRITE_CALLS } from "./types.js";
 
 /** Every kind of change the bot can make. A new kind is one new file and one line here. */
 export const CHANGE_KINDS: Readonly<Record<ChangeKindName, ChangeKind>> = {

@@ -12,6 +12,9 @@ export interface ManagementApi {
   getTenantSettings(): Promise<TenantSettings>;
 }
 
+/** The calls that change something in Auth0; the rest only read. */
+export const WRITE_CALLS = ["setDomainLevel"] as const satisfies readonly (keyof ManagementApi)[];
+
 /** How a person named a target: by Auth0 id or by name. Validated before it reaches a URL. */
 export type TargetRef = { kind: "id"; id: string } | { kind: "name"; name: string };
 

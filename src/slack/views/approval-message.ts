@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import { changeKind, type TargetFact, wordsOf } from "../../requests/changes/index.js";
 import type { ChangeRequest } from "../../requests/model.js";
-import { code, escapeMrkdwn, mrkdwn, plain, slackDate, userMention } from "./text.js";
+import { code, escapeMrkdwn, mrkdwn, plain, slackDate, slackTime, userMention } from "./text.js";
 
 export const APPROVE_ACTION_ID = "approve_request";
 export const DENY_ACTION_ID = "deny_request";
@@ -39,7 +39,9 @@ export function statusLine(request: ChangeRequest): string | undefined {
     case "PENDING":
       return undefined;
     case "APPROVED":
-      return `:hourglass_flowing_sand: Approved by ${by} ${at(request.decidedAt)}, ${request.dryRun ? "checking (dry run)" : words.doing}…`;
+      return request.retryingUntil
+        ? `:hourglass_flowing_sand: Approved by ${by} ${at(request.decidedAt)}. Auth0 is unavailable; retrying until ${slackTime(request.retryingUntil)}.`
+        : `:hourglass_flowing_sand: Approved by ${by} ${at(request.decidedAt)}, ${request.dryRun ? "checking (dry run)" : words.doing}…`;
     case "DONE":
       return request.dryRun
         ? `:test_tube: Dry run finished ${at(request.completedAt)}: would ${words.verb} it; nothing was changed (approved by ${by}).`

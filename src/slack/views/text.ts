@@ -37,6 +37,13 @@ export function slackDate(epochMs: number): string {
   return `<!date^${sec}^{date_short_pretty} at {time}|${fallback} UTC>`;
 }
 
+/** A time of day in each reader's own zone ("14:05"), for times within the day. */
+export function slackTime(epochMs: number): string {
+  const sec = Math.floor(epochMs / 1000);
+  const fallback = new Date(epochMs).toISOString().slice(11, 16);
+  return `<!date^${sec}^{time}|${fallback} UTC>`;
+}
+
 export function userMention(userId: string): string {
   // Ids come from Slack's signed payloads or our own config; keep them to their alphabet anyway.
   return /^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId);
