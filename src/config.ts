@@ -3,19 +3,23 @@ import {
   baseUrl,
   boolean,
   duration,
+  hostPortList,
   idList,
   listenAddress,
   optionalBaseUrl,
   optionalPort,
+  optionalText,
   portNumber,
   positiveInt,
   type RateLimit,
   rate,
+  readableFile,
   required,
   slackChannelId,
   slackUserId,
   usergroupId,
 } from "./config-fields.js";
+import { redisCombinationProblems, redisSettings } from "./config-redis.js";
 import {
   RESERVED_TENANT_NAMES,
   TENANT_NAME,
@@ -24,6 +28,7 @@ import {
   tenantFromEnv,
   tenantsFromFile,
 } from "./config-tenants.js";
+import type { RedisSettings } from "./redis.js";
 
 export { isLoopbackHost, parseDuration, parseRate, type RateLimit } from "./config-fields.js";
 export type { TenantConfig, TenantCredential } from "./config-tenants.js";
@@ -106,6 +111,15 @@ const envSchema = z
       .trim()
       .default("promote-connection")
       .refine((v) => /^[A-Za-z0-9_.-]+$/.test(v), "may hold only letters, digits, _ . -"),
+    REDIS_SENTINELS: hostPortList(26379),
+    REDIS_SENTINEL_NAME: optionalText,
+    REDIS_SENTINEL_PASSWORD: optionalText,
+    REDIS_SENTINEL_TLS: boolean(undefined),
+    REDIS_CLUSTER_NODES: hostPortList(6379),
+    REDIS_TLS_CA_FILE: readableFile,
+    REDIS_TLS_CERT_FILE: readableFile,
+    REDIS_TLS_KEY_FILE: readableFile,
+    REDIS_TLS_SERVERNAME: optionalText,
     PORT: portNumber.default(3000),
     METRICS_PORT: optionalPort,
     METRICS_HOST: listenAddress,
@@ -167,7 +181,8 @@ export interface Config {
     /** How long an approved change keeps being tried while Auth0 is unavailable. */
     retryWindowMs: number;
   };
-  redis: { url: string; prefix: string };
+  /** Where Redis is and how to reach it; `prefix` is hash-tagged in a Cluster. */
+  redis: RedisSettings;
   /** HTTP port: Slack's requests (HTTP mode) and /healthz; /readyz and /metrics too unless below. */
   port: number;
   /** Set from METRICS_PORT: /metrics and /readyz are served here only (with /healthz). */
@@ -249,7 +264,7 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  const combinations = missingCombinations(env);
+  const combinations = [...missingCombinations(env), ...redisCombinationProblems(env)];
   if (!parsed.success || combinations.length > 0) {
     const problems = (parsed.error?.issues ?? []).map((issue): ConfigProblem => {
       const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
@@ -297,7 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.AUTH0_TIMEOUT_MS,
       retryWindowMs: e.AUTH0_RETRY_WINDOW,
     },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: redisSettings(e),
     port: e.PORT,
     metricsListen:
       e.METRICS_PORT === undefined

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis.js";
 import { isChangeKindName } from "./changes/index.js";
 import {
   type ChangeAction,
@@ -144,7 +144,7 @@ export class AuditLog {
   private readonly holdKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly retention: number,
   ) {

@@ -1,15 +1,15 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
 import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
-import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.js";
+import { type ChangeJobData, QUEUE_POLICIES } from "../jobs/queues.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
+import { createRedisClient, describeRedis, type RedisClient, untilReady } from "../redis.js";
 import { AuditLog } from "../requests/audit-log.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
@@ -50,17 +50,19 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
   const runsWorker = role === "worker" || role === "all";
   const prefix = config.redis.prefix;
   const shutdown = new Shutdown(logger);
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const stop = async () => {
     await shutdown.run();
     redis?.disconnect();
   };
 
   try {
-    const client = createRedis(config.redis.url, `promote-connection:${role}`);
+    const client = createRedisClient(config.redis, `promote-connection:${role}`);
     redis = client;
     shutdown.add("redis", () => client.quit());
     redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+    // A certificate not trusted or a password refused stops the start here, in words.
+    await untilReady(client, config.redis);
     const store = new RequestStore(redis, prefix, { retentionMs: config.requestRetentionMs });
     const migrated = await store.migrateLegacyRequests();
     if (migrated > 0) logger.info({ migrated }, "open requests brought into today's shape");
@@ -207,6 +209,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         port: serverPort(main),
         ...(metricsServer ? { metrics: serverAddress(metricsServer) } : {}),
         mode: config.slack.appToken ? "socket" : "http",
+        redis: Object.values(describeRedis(config.redis)).join(", "),
       },
       "promote-connection started",
     );

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import {
   createTransport,
   ManagementClient,
@@ -10,6 +9,7 @@ import { TenantSettingsCache } from "../auth0/tenant-settings-cache.js";
 import type { Config, TenantConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { TenantCounters } from "../metrics.js";
+import type { RedisClient } from "../redis.js";
 import { Tenants } from "../requests/tenants.js";
 import type { Shutdown } from "./shutdown.js";
 
@@ -30,7 +30,7 @@ export interface TenantClient {
  */
 export function createTenantClients(
   config: Config,
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger,
   shutdown: Shutdown,
 ): Map<string, TenantClient> {

@@ -8,12 +8,12 @@ import {
   type ChangeJobData,
   QUEUE_POLICIES,
   type QueuePolicy,
-  workerConnection,
   workerOptions,
 } from "../jobs/queues.js";
 import { reconcileApproved, reconcilePending } from "../jobs/reconcile.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { createRedisClient } from "../redis.js";
 import type { RequestStore } from "../requests/store.js";
 import { slackDeliveryProcessor } from "../slack/delivery.js";
 import type { Shutdown } from "./shutdown.js";
@@ -37,7 +37,10 @@ export class Workers {
   start<T>(policy: QueuePolicy, processor: Processor<T>): Worker<T> {
     const { config, role, metrics, logger } = this.parts;
     const worker = new Worker<T>(policy.name, processor, {
-      connection: workerConnection(config.redis.url, `promote-connection:${role}:${policy.name}`),
+      // A template: the worker makes its own connections from it, and closes them.
+      connection: createRedisClient(config.redis, `promote-connection:${role}:${policy.name}`, {
+        purpose: "worker",
+      }),
       prefix: config.redis.prefix,
       ...workerOptions(policy),
     });
