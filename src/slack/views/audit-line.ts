@@ -12,6 +12,8 @@ const ICONS: Record<AuditEvent, string> = {
   expired: ":alarm_clock:",
   promoted: ":white_check_mark:",
   demoted: ":white_check_mark:",
+  "dcr-enabled": ":white_check_mark:",
+  "dcr-disabled": ":white_check_mark:",
   "dry-run": ":test_tube:",
   failed: ":x:",
   "outcome-unknown": ":grey_question:",
