@@ -125,6 +125,7 @@ describe("the Management API token", () => {
       "read:connections",
       "update:connections",
       "read:tenant_settings",
+      "update:tenant_settings",
     ]);
   });
 

@@ -121,6 +121,7 @@ describe("one token for the fleet", () => {
         "read:connections",
         "update:connections",
         "read:tenant_settings",
+        "update:tenant_settings",
       ]);
     }
 
