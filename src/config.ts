@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Auth0Credential, credentialFromEnv } from "./config-credential.js";
 import {
   baseUrl,
   boolean,
@@ -52,7 +53,6 @@ const envSchema = z
     REFUSED_CLICK_AUDIT_WINDOW: duration("10m"),
     AUTH0_DOMAIN: baseUrl(undefined),
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
-    AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
     AUTH0_AUDIENCE: z.string().trim().optional(),
     AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
       (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
@@ -146,7 +146,8 @@ export interface Config {
     /** Base URL of the tenant, without a trailing slash, e.g. https://acme.us.auth0.com */
     baseUrl: string;
     clientId: string;
-    clientSecret: string;
+    /** AUTH0_CLIENT_SECRET, or AUTH0_PRIVATE_KEY_FILE (+ _ID, ALG) for private_key_jwt. */
+    credential: Auth0Credential;
     audience: string;
     /** A ceiling on the pace learnt from Auth0; undefined: none. */
     maxRequestsPerSecond: number | undefined;
@@ -218,8 +219,9 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  const combinations = missingCombinations(env);
-  if (!parsed.success || combinations.length > 0) {
+  const { credential, problems: credentialProblems } = credentialFromEnv(env);
+  const combinations = [...missingCombinations(env), ...credentialProblems];
+  if (!parsed.success || !credential || combinations.length > 0) {
     const problems = (parsed.error?.issues ?? []).map((issue): ConfigProblem => {
       const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
       return { variable, text: `${variable ?? "environment"} ${issue.message}` };
@@ -257,7 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth0: {
       baseUrl: auth0Base,
       clientId: e.AUTH0_CLIENT_ID,
-      clientSecret: e.AUTH0_CLIENT_SECRET,
+      credential,
       audience: e.AUTH0_AUDIENCE || `${auth0Base}/api/v2/`,
       maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
       timeoutMs: e.AUTH0_TIMEOUT_MS,

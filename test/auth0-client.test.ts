@@ -70,7 +70,7 @@ async function setup(opts: SetupOptions = {}): Promise<Setup> {
   );
   const { logger, logs } = capturedLogger();
   const tokens = tokenProviderFor(auth0, transport, {
-    clientSecret: opts.clientSecret ?? auth0.clientSecret,
+    credential: { kind: "secret", secret: opts.clientSecret ?? auth0.clientSecret },
     audience: opts.audience ?? auth0.audience,
     logger,
     timeoutMs: opts.timeoutMs ?? 2000,
@@ -337,7 +337,7 @@ describe("the Management API token", () => {
       const tokens = new TokenProvider({
         baseUrl: "http://acme.us.auth0.com",
         clientId: auth0.clientId,
-        clientSecret: auth0.clientSecret,
+        credential: { kind: "secret", secret: auth0.clientSecret },
         audience: "http://acme.us.auth0.com/api/v2/",
         transport,
       });

@@ -1,3 +1,4 @@
+import { describeCredential } from "../auth0/client-auth.js";
 import {
   createTransport,
   ManagementApiError,
@@ -32,25 +33,36 @@ export function auth0Names(): string[] {
   return [CHECK.token, ...AUTH0_SCOPES.map((s) => `Auth0 scope ${s.scope}`), CHECK.dcr];
 }
 
-const CHECK_AUTH0_SETTINGS =
-  "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
+const APPLICATIONS = "Auth0 Dashboard → Applications → Applications";
 
 /** Where to look in the Auth0 Dashboard for each way a token request can fail. */
 function tokenFix(err: unknown, config: Config): string {
-  if (!(err instanceof TokenRequestError)) return CHECK_AUTH0_SETTINGS;
+  const byKey = config.auth0.credential.kind === "private_key_jwt";
+  const credential = byKey ? "AUTH0_PRIVATE_KEY_FILE" : "AUTH0_CLIENT_SECRET";
+  const checkSettings = `check AUTH0_DOMAIN, AUTH0_CLIENT_ID, ${credential} and AUTH0_AUDIENCE`;
+  if (!(err instanceof TokenRequestError)) return checkSettings;
   const app = `the application with client id ${config.auth0.clientId}`;
   const { reason } = err;
   switch (reason) {
     case "unreachable":
       return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
     case "invalid_client":
-      return `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
+      return byKey
+        ? `check AUTH0_CLIENT_ID, and that ${app} uses Private Key JWT: ${APPLICATIONS} → ${app} → Credentials → Authentication Method`
+        : `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: ${APPLICATIONS} → ${app} → Settings`;
+    case "client_assertion_key_rejected":
+      return (
+        `register the public half of AUTH0_PRIVATE_KEY_FILE with ${app}: ${APPLICATIONS} → ${app} → Credentials → Add New Key (RS256, RS384 or PS256); ` +
+        "set AUTH0_PRIVATE_KEY_ID to the key id Auth0 shows for it, or leave it unset; and check that AUTH0_PRIVATE_KEY_FILE is that key's private half"
+      );
+    case "client_assertion_claims_rejected":
+      return "check this host's clock (NTP): each assertion is valid from now for 60 s, and Auth0 allows little skew";
     case "unknown_audience":
       return `set AUTH0_AUDIENCE to the Management API identifier ${config.auth0.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
     case "not_authorized_for_api":
       return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
     case "grant_type_not_allowed":
-      return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
+      return `${APPLICATIONS} → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
     case "issuer_mismatch":
       return "set AUTH0_DOMAIN to the tenant's canonical domain (…auth0.com), not a custom domain";
     case "rate_limited":
@@ -60,7 +72,7 @@ function tokenFix(err: unknown, config: Config): string {
     case "bad_answer":
     case "refused":
     case "other":
-      return CHECK_AUTH0_SETTINGS;
+      return checkSettings;
     default: {
       const unhandled: never = reason;
       throw new Error(`no fix for the token failure ${String(unhandled)}`);
@@ -75,7 +87,7 @@ export async function checkAuth0(config: Config, timeoutMs: number): Promise<Che
     const tokens = new TokenProvider({
       baseUrl: auth0.baseUrl,
       clientId: auth0.clientId,
-      clientSecret: auth0.clientSecret,
+      credential: auth0.credential,
       audience: auth0.audience,
       transport,
       timeoutMs,
@@ -93,7 +105,10 @@ export async function checkAuth0(config: Config, timeoutMs: number): Promise<Che
     }
     const host = new URL(auth0.baseUrl).host;
     const results: CheckResult[] = [
-      ok(CHECK.token, `got a Management API token from ${host} for ${auth0.audience}`),
+      ok(
+        CHECK.token,
+        `got a Management API token from ${host} for ${auth0.audience} with ${describeCredential(auth0.credential)}`,
+      ),
     ];
     for (const { scope, purpose, required } of AUTH0_SCOPES) {
       const name = `Auth0 scope ${scope}`;

@@ -62,7 +62,7 @@ function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shu
   const tokens = new TokenProvider({
     baseUrl: config.auth0.baseUrl,
     clientId: config.auth0.clientId,
-    clientSecret: config.auth0.clientSecret,
+    credential: config.auth0.credential,
     audience: config.auth0.audience,
     transport,
     logger,

@@ -12,7 +12,7 @@ export function tokenProviderFor(
   return new TokenProvider({
     baseUrl: auth0.url,
     clientId: auth0.clientId,
-    clientSecret: auth0.clientSecret,
+    credential: { kind: "secret", secret: auth0.clientSecret },
     audience: auth0.audience,
     transport,
     ...more,
