@@ -138,7 +138,7 @@ function readPrivateKey(path: string): KeyObject | string {
   try {
     return createPrivateKey({ key: pem, format: "pem" });
   } catch {
-    return `(${path}) is not a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA/EC PRIVATE KEY-----)`;
+    return `(${path}) is not a private key in PEM form (PKCS#8, or PKCS#1 for RSA, SEC1 for EC)`;
   }
 }
 

@@ -53,6 +53,12 @@ const envSchema = z
     REFUSED_CLICK_AUDIT_WINDOW: duration("10m"),
     AUTH0_DOMAIN: baseUrl(undefined),
     AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
+    // The credential, exactly one of a secret and a key file: read together, key file included,
+    // by credentialFromEnv (config-credential.ts); listed here with every other variable.
+    AUTH0_CLIENT_SECRET: z.string().optional(),
+    AUTH0_PRIVATE_KEY_FILE: z.string().optional(),
+    AUTH0_PRIVATE_KEY_ID: z.string().optional(),
+    AUTH0_CLIENT_ASSERTION_ALG: z.string().optional(),
     AUTH0_AUDIENCE: z.string().trim().optional(),
     AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
       (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
