@@ -11,7 +11,12 @@ import {
   TokenRequestError,
   type Transport,
 } from "../src/auth0/index.js";
-import { capturedLogger, tokenProviderFor } from "./support/auth0-client.js";
+import {
+  capturedLogger,
+  rejection,
+  tokenProviderFor,
+  tokenRequests,
+} from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -78,19 +83,6 @@ async function setup(opts: SetupOptions = {}): Promise<Setup> {
   const limiter = new RateLimiter({ perSecond: opts.perSecond ?? 1000, burst: opts.burst });
   const client = new ManagementClient({ baseUrl: auth0.url, tokens, transport, limiter, logger });
   return { auth0, client, tokens, limiter, transport, logs };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected the call to fail");
-}
-
-function tokenRequests(auth0: Auth0Emulator) {
-  return auth0.requests.filter((r) => r.path === "/oauth/token");
 }
 
 describe("the Management API token", () => {

@@ -4,17 +4,17 @@ import {
   ManagementApiError,
   ManagementClient,
   RateLimiter,
-  TokenProvider,
   type Transport,
 } from "../src/auth0/index.js";
-import { type Auth0Credential, readCredential } from "../src/config-credential.js";
+import type { Auth0Credential } from "../src/config-credential.js";
+import { tokenProviderFor } from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0Tenant,
   type EmulatedConnection,
   startAuth0Emulator,
 } from "./support/auth0-emulator.js";
-import { ecKeyPair, keyDirectory } from "./support/private-keys.js";
+import { ecKeyPair, keyDirectory, keyFileCredential } from "./support/private-keys.js";
 
 const STAGING_DB: EmulatedConnection = {
   id: "con_Staging000000001",
@@ -45,31 +45,9 @@ function transport(): Transport {
 /** What the bot builds for one tenant: its token provider and Management API client. */
 function clientFor(tenant: Auth0Tenant, credential: Auth0Credential) {
   const t = transport();
-  const tokens = new TokenProvider({
-    baseUrl: tenant.url,
-    clientId: tenant.clientId,
-    credential,
-    audience: tenant.audience,
-    transport: t,
-    timeoutMs: 2000,
-  });
+  const tokens = tokenProviderFor(tenant, t, { credential, timeoutMs: 2000 });
   const limiter = new RateLimiter({ perSecond: 1000 });
   return new ManagementClient({ baseUrl: tenant.url, tokens, transport: t, limiter });
-}
-
-/** prod's key, as a tenants file would name it. */
-function prodKey(keyFile: string, keyId?: string): Auth0Credential {
-  const { credential, problems } = readCredential(
-    { privateKeyFile: keyFile, privateKeyId: keyId },
-    {
-      secret: "clientSecret",
-      privateKeyFile: "privateKeyFile",
-      privateKeyId: "privateKeyId",
-      alg: "privateKeyAlg",
-    },
-  );
-  if (!credential) throw new Error(problems.map((p) => p.text).join("\n"));
-  return credential;
 }
 
 async function twoTenants(): Promise<{ auth0: Auth0Emulator; prod: Auth0Tenant; keyFile: string }> {
@@ -101,7 +79,7 @@ describe("one Auth0 emulator, two tenants", () => {
     expect(prod.clientSecret).not.toBe(auth0.clientSecret);
 
     const staging = clientFor(auth0, { kind: "secret", secret: auth0.clientSecret });
-    const production = clientFor(prod, prodKey(keyFile, "prod-kid"));
+    const production = clientFor(prod, keyFileCredential(keyFile, { keyId: "prod-kid" }));
 
     const promoted = await production.setDomainLevel(
       await production.getConnection(PROD_DB.id),
@@ -148,7 +126,7 @@ describe("one Auth0 emulator, two tenants", () => {
     });
     // The default tenant's application has no key registered: prod's key is refused there.
     await expect(
-      clientFor(auth0, prodKey(keyFile)).getConnection(STAGING_DB.id),
+      clientFor(auth0, keyFileCredential(keyFile)).getConnection(STAGING_DB.id),
     ).rejects.toMatchObject({
       reason: "client_assertion_key_rejected",
     });
@@ -160,7 +138,7 @@ describe("one Auth0 emulator, two tenants", () => {
     prod.setRateLimit({ perSecond: 0.001, burst: 1 });
     prod.setDynamicClientRegistration(false);
     auth0.injectFault({ kind: "status", status: 503, path: "/api/v2/tenants/settings" });
-    const production = clientFor(prod, prodKey(keyFile, "prod-kid"));
+    const production = clientFor(prod, keyFileCredential(keyFile, { keyId: "prod-kid" }));
     const staging = clientFor(auth0, { kind: "secret", secret: auth0.clientSecret });
 
     expect((await production.getTenantSettings()).flags?.enable_dynamic_client_registration).toBe(

@@ -1,25 +1,27 @@
 import { randomUUID, webcrypto } from "node:crypto";
 import * as oidc from "openid-client";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createTransport, TokenRequestError, type Transport } from "../src/auth0/index.js";
+import type { Auth0Credential, ClientAssertionAlg } from "../src/config-credential.js";
 import {
-  createTransport,
-  TokenProvider,
-  TokenRequestError,
-  type Transport,
-} from "../src/auth0/index.js";
-import {
-  type Auth0Credential,
-  type ClientAssertionAlg,
-  ENV_CREDENTIAL_FIELDS,
-  readCredential,
-} from "../src/config-credential.js";
-import { capturedLogger } from "./support/auth0-client.js";
+  capturedLogger,
+  rejection,
+  tokenProviderFor,
+  tokenRequests,
+} from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
+  type Auth0Tenant,
   startAuth0Emulator,
 } from "./support/auth0-emulator.js";
-import { ecKeyPair, type KeyPair, keyDirectory, rsaKeyPair } from "./support/private-keys.js";
+import {
+  ecKeyPair,
+  type KeyPair,
+  keyDirectory,
+  keyFileCredential,
+  rsaKeyPair,
+} from "./support/private-keys.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const keys = keyDirectory();
@@ -42,47 +44,17 @@ function transport(): Transport {
   return t;
 }
 
-/** The credential the bot would read from AUTH0_PRIVATE_KEY_FILE (+ _ID, + ALG). */
-function keyFileCredential(
-  pair: KeyPair,
-  more: { keyId?: string; alg?: string } = {},
-): Auth0Credential {
-  const file = keys.write(`${randomUUID()}.pem`, pair.pem);
-  const read = readCredential(
-    { privateKeyFile: file, privateKeyId: more.keyId, alg: more.alg },
-    ENV_CREDENTIAL_FIELDS,
-  );
-  if (!read.credential) throw new Error(read.problems.map((p) => p.text).join("\n"));
-  return read.credential;
+/** A key file holding `pair`, read as the bot reads AUTH0_PRIVATE_KEY_FILE. */
+function credentialOf(pair: KeyPair, more: { keyId?: string; alg?: string } = {}): Auth0Credential {
+  return keyFileCredential(keys.write(`${randomUUID()}.pem`, pair.pem), more);
 }
 
 function provider(
-  auth0: Auth0Emulator,
+  auth0: Auth0Tenant,
   credential: Auth0Credential,
   logger = capturedLogger().logger,
 ) {
-  return new TokenProvider({
-    baseUrl: auth0.url,
-    clientId: auth0.clientId,
-    credential,
-    audience: auth0.audience,
-    transport: transport(),
-    logger,
-    timeoutMs: 2000,
-  });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected the call to fail");
-}
-
-function tokenRequests(auth0: Auth0Emulator) {
-  return auth0.requests.filter((r) => r.path === "/oauth/token");
+  return tokenProviderFor(auth0, transport(), { credential, logger, timeoutMs: 2000 });
 }
 
 function decode(segment: string | undefined): Record<string, unknown> {
@@ -113,7 +85,7 @@ describe("a token by private_key_jwt", () => {
       const auth0 = await emulator({
         privateKeyJwt: { publicKey: pair.publicKey, alg, keyId: `kid-${alg}` },
       });
-      const credential = keyFileCredential(pair, { keyId: `kid-${alg}`, alg: setting });
+      const credential = credentialOf(pair, { keyId: `kid-${alg}`, alg: setting });
       expect(credential).toMatchObject({ kind: "private_key_jwt", alg });
       const tokens = provider(auth0, credential);
 
@@ -154,7 +126,7 @@ describe("a token by private_key_jwt", () => {
   it("without a key id the header names none, and the registered key still verifies it", async () => {
     const pair = ecKeyPair();
     const auth0 = await emulator({ privateKeyJwt: { publicKey: pair.publicKey, alg: "ES256" } });
-    await provider(auth0, keyFileCredential(pair)).getToken();
+    await provider(auth0, credentialOf(pair)).getToken();
     expect(assertionOf(tokenRequests(auth0)[0]?.body).header).not.toHaveProperty("kid");
     expect(auth0.tokensIssued).toBe(1);
   });
@@ -174,7 +146,7 @@ describe("each refusal is typed, says what to do, and never shows the key", () =
     ];
     for (const { pair, keyId, said } of attempts) {
       const err = await rejection(
-        provider(auth0, keyFileCredential(pair, { keyId }), logger).getToken(),
+        provider(auth0, credentialOf(pair, { keyId }), logger).getToken(),
       );
       expect(err).toBeInstanceOf(TokenRequestError);
       expect(err).toMatchObject({
@@ -188,7 +160,7 @@ describe("each refusal is typed, says what to do, and never shows the key", () =
       expect(message).toContain("AUTH0_PRIVATE_KEY_FILE");
     }
     auth0.removeClientKeys();
-    const none = await rejection(provider(auth0, keyFileCredential(registered), logger).getToken());
+    const none = await rejection(provider(auth0, credentialOf(registered), logger).getToken());
     expect(none).toMatchObject({ reason: "client_assertion_key_rejected" });
     expect(auth0.tokensIssued).toBe(0);
 
@@ -200,11 +172,11 @@ describe("each refusal is typed, says what to do, and never shows the key", () =
     const pair = rsaKeyPair();
     const auth0 = await emulator({ privateKeyJwt: { publicKey: pair.publicKey } });
     auth0.setClockOffset(600);
-    const err = await rejection(provider(auth0, keyFileCredential(pair)).getToken());
+    const err = await rejection(provider(auth0, credentialOf(pair)).getToken());
     expect(err).toMatchObject({ reason: "client_assertion_claims_rejected", retryable: false });
     expect((err as Error).message).toMatch(/expired.*check this host's clock/);
     auth0.setClockOffset(0);
-    await provider(auth0, keyFileCredential(pair)).getToken();
+    await provider(auth0, credentialOf(pair)).getToken();
     expect(auth0.tokensIssued).toBe(1);
   });
 
@@ -221,7 +193,7 @@ describe("each refusal is typed, says what to do, and never shows the key", () =
     const pair = rsaKeyPair();
     const auth0 = await emulator({ privateKeyJwt: { publicKey: pair.publicKey, keyId: "kid-1" } });
     const { logger, logs } = capturedLogger("trace");
-    const credential = keyFileCredential(pair, { keyId: "kid-1" });
+    const credential = credentialOf(pair, { keyId: "kid-1" });
     const tokens = provider(auth0, credential, logger);
     await tokens.getToken();
     auth0.setClockOffset(-3600);
@@ -445,11 +417,7 @@ describe("the emulator verifies every client assertion as Auth0 does", () => {
     const [made] = auth0.clientKeys;
     expect(made).toMatchObject({ alg: "ES256" });
     const file = keys.write("made.pem", made?.privateKeyPem ?? "");
-    const read = readCredential(
-      { privateKeyFile: file, privateKeyId: made?.keyId },
-      ENV_CREDENTIAL_FIELDS,
-    );
-    await provider(auth0, read.credential as Auth0Credential).getToken();
+    await provider(auth0, keyFileCredential(file, { keyId: made?.keyId })).getToken();
     expect(auth0.tokensIssued).toBe(1);
   });
 });

@@ -2,6 +2,11 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  type Auth0Credential,
+  ENV_CREDENTIAL_FIELDS,
+  readCredential,
+} from "../../src/config-credential.js";
 
 /** A key pair made here, as an application owner would with openssl. */
 export interface KeyPair {
@@ -42,4 +47,17 @@ export function keyDirectory(): { write(name: string, content: string): string; 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The credential the bot reads from a key file (AUTH0_PRIVATE_KEY_FILE, + _ID, + ALG). */
+export function keyFileCredential(
+  file: string,
+  more: { keyId?: string; alg?: string } = {},
+): Auth0Credential {
+  const { credential, problems } = readCredential(
+    { privateKeyFile: file, privateKeyId: more.keyId, alg: more.alg },
+    ENV_CREDENTIAL_FIELDS,
+  );
+  if (!credential) throw new Error(problems.map((p) => p.text).join("\n"));
+  return credential;
 }
