@@ -180,6 +180,20 @@ describe("each refusal is typed, says what to do, and never shows the key", () =
     expect(auth0.tokensIssued).toBe(1);
   });
 
+  it("a client id Auth0 does not know: invalid_client, naming the client id and the key", async () => {
+    const pair = rsaKeyPair();
+    const auth0 = await emulator({ privateKeyJwt: { publicKey: pair.publicKey } });
+    const tokens = tokenProviderFor(auth0, transport(), {
+      clientId: "not-this-tenants-client",
+      credential: credentialOf(pair),
+    });
+    const err = await rejection(tokens.getToken());
+    expect(err).toMatchObject({ reason: "invalid_client", status: 401 });
+    expect((err as Error).message).toMatch(
+      /AUTH0_CLIENT_ID.*Private Key JWT.*AUTH0_PRIVATE_KEY_FILE/,
+    );
+  });
+
   it("an application that uses private_key_jwt refuses its client secret: invalid_client", async () => {
     const auth0 = await emulator({ privateKeyJwt: { alg: "PS256" } });
     const err = await rejection(

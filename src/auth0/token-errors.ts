@@ -152,7 +152,7 @@ function oauthMessage(
     case "invalid_client":
       return ctx.credential === "secret"
         ? "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)"
-        : "Auth0 rejected the client (check AUTH0_CLIENT_ID, and that the application authenticates with Private Key JWT)";
+        : "Auth0 rejected the client (check AUTH0_CLIENT_ID, and that the application authenticates with Private Key JWT using the public half of AUTH0_PRIVATE_KEY_FILE)";
     case "client_assertion_key_rejected":
       return `Auth0 did not accept the private key's signature (${description ?? error}): the application's credentials must hold its public key (check AUTH0_PRIVATE_KEY_FILE and AUTH0_PRIVATE_KEY_ID)`;
     case "client_assertion_claims_rejected":

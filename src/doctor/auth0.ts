@@ -48,7 +48,7 @@ function tokenFix(err: unknown, config: Config): string {
       return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
     case "invalid_client":
       return byKey
-        ? `check AUTH0_CLIENT_ID, and that ${app} uses Private Key JWT: ${APPLICATIONS} → ${app} → Credentials → Authentication Method`
+        ? `check AUTH0_CLIENT_ID, and that ${app} uses Private Key JWT with the public half of AUTH0_PRIVATE_KEY_FILE registered: ${APPLICATIONS} → ${app} → Credentials`
         : `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: ${APPLICATIONS} → ${app} → Settings`;
     case "client_assertion_key_rejected":
       return (
