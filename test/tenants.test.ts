@@ -23,6 +23,9 @@ import {
  */
 
 const PROD_APPROVALS = "CPRODAPPRV";
+
+/** `${NAME}` as TENANTS_FILE writes a reference to an environment variable. */
+const envRef = (name: string) => ["$", "{", name, "}"].join("");
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -48,13 +51,13 @@ function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
       "  - name: dev",
       `    domain: ${dev.url}`,
       `    clientId: ${dev.clientId}`,
-      "    clientSecret: ${DEV_AUTH0_SECRET}",
+      `    clientSecret: ${envRef("DEV_AUTH0_SECRET")}`,
       `    approverUserIds: [${APPROVER}]`,
       "    requiredApprovals: 1",
       "  - name: prod",
       `    domain: ${prod.url}`,
       `    clientId: ${prod.clientId}`,
-      "    clientSecret: ${PROD_AUTH0_SECRET}",
+      `    clientSecret: ${envRef("PROD_AUTH0_SECRET")}`,
       `    approverUserIds: [${APPROVER}, ${APPROVER_2}]`,
       "    requiredApprovals: 2",
       `    approvalChannelId: ${PROD_APPROVALS}`,
@@ -154,7 +157,7 @@ describe("TENANTS_FILE", () => {
         "  - name: dev",
         "    domain: acme-dev.us.auth0.com",
         "    clientId: abc123",
-        "    clientSecret: ${DEV_AUTH0_SECRET}   # ${VAR} is read from the environment",
+        `    clientSecret: ${envRef("DEV_AUTH0_SECRET")}   # ${envRef("VAR")} is read from the environment`,
         "    approverUserIds: [U0AAA]",
         "    requiredApprovals: 1",
         "  - name: prod",
@@ -202,7 +205,7 @@ describe("TENANTS_FILE", () => {
         "  - name: prod",
         "    domain: http://acme.us.auth0.com",
         "    clientId: def456",
-        "    clientSecret: ${MISSING_SECRET}",
+        `    clientSecret: ${envRef("MISSING_SECRET")}`,
         "    requiredApprovals: two",
         "  - name: list",
         "    domain: acme-list.us.auth0.com",
@@ -213,7 +216,9 @@ describe("TENANTS_FILE", () => {
       ].join("\n"),
     );
     const lines = problems(env);
-    expect(lines).toContain("tenant prod: ${MISSING_SECRET} is not set in the environment");
+    expect(lines).toContain(
+      `tenant prod: ${envRef("MISSING_SECRET")} is not set in the environment`,
+    );
     expect(lines).toContain("tenant prod: requiredApprovals must be a number");
     expect(lines).toContain("tenant list: unknown key approverUsrIds");
     expect(lines.join("\n")).not.toContain("very-secret-value");
