@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { type Auth0Tenant, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { keyDirectory, rsaKeyPair } from "./support/private-keys.js";
 import {
   ACME,
   ALREADY_DOMAIN,
@@ -34,13 +35,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function tenant(): Promise<Auth0Emulator> {
-  const auth0 = await startAuth0Emulator({ connections: [{ ...ACME }, { ...ALREADY_DOMAIN }] });
+/** One emulator serving two tenants, dev (its default) and prod, each with its own client. */
+async function devAndProd(): Promise<[Auth0Tenant, Auth0Tenant]> {
+  const connections = () => [{ ...ACME }, { ...ALREADY_DOMAIN }];
+  const auth0 = await startAuth0Emulator({
+    connections: connections(),
+    tenants: { prod: { connections: connections() } },
+  });
   cleanups.push(() => auth0.close());
-  return auth0;
+  return [auth0, auth0.tenant("prod")];
 }
 
-function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
+function tenantsFile(dev: Auth0Tenant, prod: Auth0Tenant): string {
   const dir = mkdtempSync(join(tmpdir(), "tenants-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "tenants.yaml");
@@ -70,7 +76,7 @@ function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
 
 describe("several tenants", () => {
   it("dev and prod, each with its credentials and policy: a command names the tenant, and each change reaches its own tenant only", async () => {
-    const [dev, prod] = [await tenant(), await tenant()];
+    const [dev, prod] = await devAndProd();
     stack = await startStack({
       env: {
         TENANTS_FILE: tenantsFile(dev, prod),
@@ -151,6 +157,10 @@ describe("TENANTS_FILE", () => {
   };
 
   it("the issue's example works as written: keys left out fall back to the globals", () => {
+    // The example's key file, where this machine keeps it (a real RSA key).
+    const keys = keyDirectory();
+    cleanups.push(() => keys.remove());
+    const keyFile = keys.write("auth0-prod.pem", rsaKeyPair().pem);
     const env = withFile(
       [
         "tenants:",
@@ -163,7 +173,7 @@ describe("TENANTS_FILE", () => {
         "  - name: prod",
         "    domain: acme.us.auth0.com",
         "    clientId: def456",
-        "    privateKeyFile: /run/secrets/auth0-prod.pem   # private_key_jwt instead of a secret",
+        `    privateKeyFile: ${keyFile}   # private_key_jwt instead of a secret`,
         "    privateKeyId: prod-key-1                      # optional kid",
         "    approverUserIds: [U0BBB, U0CCC]",
         "    approverUsergroupId: S0DDD",
@@ -186,11 +196,7 @@ describe("TENANTS_FILE", () => {
       requestTtlMs: 24 * 3600_000,
     });
     expect(prod).toMatchObject({
-      credential: {
-        kind: "private_key_jwt",
-        keyFile: "/run/secrets/auth0-prod.pem",
-        keyId: "prod-key-1",
-      },
+      credential: { kind: "private_key_jwt", keyId: "prod-key-1", alg: "RS256" },
       approvers: { userIds: ["U0BBB", "U0CCC"], usergroupId: "S0DDD" },
       requiredApprovals: 2,
       approvalChannelId: "C0PRODAPPROVALS",
