@@ -282,3 +282,33 @@ describe("Dynamic Client Registration as a kind of change", () => {
     );
   });
 });
+
+describe("a promotion in a tenant whose DCR is off", () => {
+  it("offers 'Also request enabling DCR': one click files that request, through the same approval", async () => {
+    stack = await startStack({ auth0: { dynamicClientRegistration: false } });
+    const s = stack;
+    const promotionId = await ask(s, ACME.id);
+    const offer = JSON.stringify(s.slack.messages(APPROVAL_CHANNEL).at(-1)?.blocks);
+    expect(offer).toContain("Also request enabling DCR");
+    expect(offer).toContain("request_enable_dcr");
+
+    const click = await s.click(APPROVER, "request_enable_dcr", promotionId);
+    expect(await s.waitForReply(click.responseUrl, /Request `req_/)).toMatch(
+      /turn on Dynamic Client Registration/,
+    );
+    const dcrId = await s.latestRequestId();
+    expect(dcrId).not.toBe(promotionId);
+    const stored = (await s.storedRequests()).find((r) => r.id === dcrId);
+    expect(stored).toMatchObject({
+      kind: "tenant-dcr",
+      action: "enable-dcr",
+      requesterId: APPROVER,
+      state: "PENDING",
+    });
+    expect(stored?.reason).toContain(promotionId);
+    // A second click finds the open request instead of making another.
+    const again = await s.click(APPROVER_2, "request_enable_dcr", promotionId);
+    expect(await s.waitForReply(again.responseUrl, /already an open request/)).toContain(dcrId);
+    expect(s.auth0.apiRequests("PATCH")).toHaveLength(0);
+  });
+});

@@ -90,7 +90,7 @@ export interface Stack {
    */
   click(
     user: string,
-    action: "approve_request" | "deny_request",
+    action: "approve_request" | "deny_request" | "request_enable_dcr",
     requestId: string,
     opts?: { team?: string; userTeam?: string | null; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;
@@ -325,7 +325,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return slack.waitFor(
         () => {
           const message = slack.messages(APPROVAL_CHANNEL).at(-1);
-          return /req_[0-9a-hjkmnp-tv-z]{10}/.exec(JSON.stringify(message?.blocks ?? []))?.[0];
+          // The message's own id, as its footer gives it ("Request `req_…`"); a reason may quote
+          // another request's id.
+          return /Request `(req_[0-9a-hjkmnp-tv-z]{10})`/.exec(
+            JSON.stringify(message?.blocks ?? []),
+          )?.[1];
         },
         { what: "an approval message" },
       );

@@ -2,12 +2,17 @@ import type { App } from "@slack/bolt";
 import { withRequestId } from "../../log.js";
 import { isRequestId } from "../../requests/model.js";
 import type { BotDeps } from "../deps.js";
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from "../views/approval-message.js";
+import {
+  APPROVE_ACTION_ID,
+  DENY_ACTION_ID,
+  REQUEST_ENABLE_DCR_ACTION_ID,
+} from "../views/approval-message.js";
 import { DENY_MODAL_CALLBACK_ID } from "../views/deny-modal.js";
 import { COMMAND } from "../views/replies.js";
 import { approveRequest } from "./actions/approve-request.js";
 import type { ButtonArgs } from "./actions/decide.js";
 import { denyRequest } from "./actions/deny-request.js";
+import { requestEnableDcr } from "./actions/request-enable-dcr.js";
 import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
 import { memberJoinedChannel } from "./events/member-joined-channel.js";
@@ -38,6 +43,7 @@ export function registerListeners(app: App, deps: BotDeps): void {
   app.command(COMMAND, promoteConnection(deps));
   app.action(APPROVE_ACTION_ID, aboutRequest(buttonValue, approveRequest(deps)));
   app.action(DENY_ACTION_ID, aboutRequest(buttonValue, denyRequest(deps)));
+  app.action(REQUEST_ENABLE_DCR_ACTION_ID, aboutRequest(buttonValue, requestEnableDcr(deps)));
   app.view(
     DENY_MODAL_CALLBACK_ID,
     aboutRequest(

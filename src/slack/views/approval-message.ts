@@ -6,6 +6,8 @@ import { code, escapeMrkdwn, mrkdwn, plain, slackDate, slackTime, userMention } 
 
 export const APPROVE_ACTION_ID = "approve_request";
 export const DENY_ACTION_ID = "deny_request";
+/** On a promotion in a tenant whose DCR is off: files the request to turn DCR on. */
+export const REQUEST_ENABLE_DCR_ACTION_ID = "request_enable_dcr";
 
 export interface SlackMessage {
   text: string;
@@ -124,6 +126,19 @@ function factBlocks(facts: TargetFact[]): KnownBlock[] {
 }
 
 /**
+ * A pending promotion in a tenant whose Dynamic Client Registration was off: promoting alone will
+ * not reach third-party applications, so the message offers to ask for DCR too, in one click.
+ */
+function offersDcr(request: ChangeRequest): boolean {
+  return (
+    request.state === "PENDING" &&
+    request.kind === "connection-domain-level" &&
+    request.action === "promote" &&
+    request.target.facts.dcr === "off"
+  );
+}
+
+/**
  * The message in the approvals channel. While PENDING it carries the Approve / Deny buttons; once
  * decided the buttons give way to a status line, so nobody clicks on a settled request.
  */
@@ -152,6 +167,20 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
   );
   for (const warning of kind.warnings(request)) {
     blocks.push({ type: "section", text: mrkdwn(warning) });
+  }
+  if (offersDcr(request)) {
+    blocks.push({
+      type: "actions",
+      block_id: `dcr_${request.id}`,
+      elements: [
+        {
+          type: "button",
+          action_id: REQUEST_ENABLE_DCR_ACTION_ID,
+          text: plain("Also request enabling DCR", 75),
+          value: request.id,
+        },
+      ],
+    });
   }
   const trail = request.auditPermalink ? ` · <${request.auditPermalink}|audit trail>` : "";
   blocks.push({

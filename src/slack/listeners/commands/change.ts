@@ -90,7 +90,7 @@ function parseTenantTarget(
  * up, refuse what needs no change, record a PENDING request (store.create is the atomic final
  * word on duplicates and limits), post it for approval, and schedule its expiry.
  */
-async function requestChange(
+export async function requestChange(
   ctx: CommandContext,
   kind: ChangeKind,
   action: ChangeAction,
@@ -126,7 +126,7 @@ async function requestChange(
         tenantDomain: settings.domain,
         target: { ...target, facts: { ...target.facts, ...context } },
         reason: args.reason,
-        teamId: ctx.args.command.team_id,
+        teamId: ctx.teamId,
         requiredApprovals: settings.requiredApprovals,
         dryRun: settings.dryRun,
       },
@@ -175,7 +175,7 @@ async function postForApproval(ctx: CommandContext, request: ChangeRequest) {
   const { deps } = ctx;
   const channel = deps.tenants.get(request.tenant)?.settings.approvalChannelId ?? "";
   try {
-    const posted = await ctx.args.client.chat.postMessage({
+    const posted = await ctx.client.chat.postMessage({
       channel,
       ...approvalMessage(request),
       unfurl_links: false,

@@ -28,8 +28,9 @@ export function promoteConnection(deps: BotDeps) {
       }
       await parsed.run({
         deps,
-        args,
+        client: args.client,
         userId: command.user_id,
+        teamId: command.team_id,
         reply,
         subcommandNames: SUBCOMMAND_NAMES,
       });

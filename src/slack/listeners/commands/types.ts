@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
 import { splitFirst } from "../../command-text.js";
 import type { BotDeps } from "../../deps.js";
 
@@ -11,8 +12,11 @@ export class Refusal extends Error {}
 /** What a subcommand runs with. */
 export interface CommandContext {
   deps: BotDeps;
-  args: CommandArgs;
+  /** The Web API client of the event (Bolt's). */
+  client: WebClient;
   userId: string;
+  /** The workspace the person acts from. */
+  teamId: string;
   /** Answers the person privately, through the command's response URL. */
   reply: Reply;
   /** The subcommands' names, for answers that list them. */
