@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { doctorMain, runDoctor } from "../src/doctor/index.js";
@@ -102,6 +105,42 @@ function expectNoSecrets(report: Report, ...more: string[]): void {
 }
 
 describe("npm run doctor", () => {
+  it("several tenants: one section each, and a broken tenant is named and fails the run", async () => {
+    const prod = await auth0.addTenant("prod");
+    const dir = mkdtempSync(join(tmpdir(), "doctor-tenants-"));
+    const file = join(dir, "tenants.yaml");
+    writeFileSync(
+      file,
+      [
+        "tenants:",
+        "  - name: dev",
+        `    domain: ${auth0.url}`,
+        `    clientId: ${auth0.clientId}`,
+        `    clientSecret: ${auth0.clientSecret}`,
+        "  - name: prod",
+        `    domain: ${prod.url}`,
+        `    clientId: ${prod.clientId}`,
+        "    clientSecret: not-the-prod-secret",
+        "",
+      ].join("\n"),
+    );
+    try {
+      const report = await doctor(envFor({ TENANTS_FILE: file }));
+      expect(report.code).toBe(1);
+      expect(line(report, "✓", "Configuration")).toContain("tenants: dev (");
+      line(report, "✓", "dev: Auth0 token");
+      line(report, "✓", "dev: Dynamic Client Registration");
+      expect(line(report, "✗", "prod: Auth0 token")).toContain("client credentials");
+      expect(fixOf(report, "✗", "prod: Auth0 token")).toContain(
+        `clientSecret of tenant prod in ${file}`,
+      );
+      expect(line(report, "-", "prod: Dynamic Client Registration")).toContain("skipped");
+      expect(report.text).not.toContain("not-the-prod-secret");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a quorum an approver's own request could never reach: ! with the fix", async () => {
     const report = await doctor(
       envFor({ APPROVER_USER_IDS: "UAPPROVER1,UAPPROVER2", REQUIRED_APPROVALS: "2" }),
