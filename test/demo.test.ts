@@ -103,6 +103,14 @@ function expectTheWholeStory(output: string): void {
     display_name: "Acme Employees",
   });
 
+  // The same change in prod: its own channel and policy, its own tenant.
+  const prodMessage = section(output, "#prod-approvals: the approval message names the tenant");
+  expect(prodMessage).toMatch(/@alice asks to promote acme-employees in prod \(127\.0\.0\.1:\d+\)/);
+  expect(prodMessage).toContain("(0 of 2), 2 more needed");
+  expect(section(output, "prod: Bob approves, then Dave")).toContain("(1 of 2), 1 more needed");
+  expect(section(output, "What the emulated prod tenant received")).toContain(
+    "PATCH /api/v2/connections/con_AcmeEmployees001 → 200",
+  );
   expect(output).toContain(
     "Slack and Auth0 were emulated on this machine (loopback): nothing was sent to real Slack or Auth0.",
   );

@@ -4,6 +4,8 @@
  * this process, and a script of three people (story.ts).
  */
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../config.js";
 import { createLogger, redactSecrets } from "../../log.js";
@@ -13,7 +15,17 @@ import { startSlackEmulator } from "../emulators/slack/index.js";
 import { closeSlackRequestAgent } from "../emulators/slack-requests.js";
 import { Cleanup, exitOnDeadlineOrSignal } from "../harness/cleanup.js";
 import { redisForRun } from "../harness/redis.js";
-import { APPROVALS, AUDIT, BOB, CONNECTIONS, SIGNING_SECRET, say, tellTheStory } from "./story.js";
+import {
+  APPROVALS,
+  AUDIT,
+  BOB,
+  CONNECTIONS,
+  DAVE,
+  PROD_APPROVALS,
+  SIGNING_SECRET,
+  say,
+  tellTheStory,
+} from "./story.js";
 
 /** The whole demo, start-up and shutdown included. */
 const OVERALL_MS = 90_000;
@@ -42,8 +54,33 @@ async function run(cleanup: Cleanup, logs: string[]): Promise<void> {
     teamId: "T0DEMO001",
   });
   cleanup.add("closing the Slack emulator", () => slack.close());
-  const auth0 = await startAuth0Emulator({ connections: CONNECTIONS.map((c) => ({ ...c })) });
+  // Two tenants, dev (the emulator's default) and prod, each with its own application.
+  const connections = () => CONNECTIONS.map((c) => ({ ...c }));
+  const auth0 = await startAuth0Emulator({
+    connections: connections(),
+    tenants: { prod: { connections: connections() } },
+  });
   cleanup.add("closing the Auth0 emulator", () => auth0.close());
+  const prod = auth0.tenant("prod");
+  const tenantsFile = join(cleanup.tempDir("promote-connection-demo-tenants-"), "tenants.yaml");
+  writeFileSync(
+    tenantsFile,
+    [
+      "tenants:",
+      "  - name: dev",
+      `    domain: ${auth0.url}`,
+      `    clientId: ${auth0.clientId}`,
+      `    clientSecret: ${"$"}{DEV_AUTH0_SECRET}`,
+      "  - name: prod",
+      `    domain: ${prod.url}`,
+      `    clientId: ${prod.clientId}`,
+      `    clientSecret: ${"$"}{PROD_AUTH0_SECRET}`,
+      `    approverUserIds: [${BOB}, ${DAVE}]`,
+      "    requiredApprovals: 2",
+      `    approvalChannelId: ${PROD_APPROVALS}`,
+      "",
+    ].join("\n"),
+  );
 
   const config = loadConfig({
     SLACK_BOT_TOKEN: slack.botToken,
@@ -52,10 +89,9 @@ async function run(cleanup: Cleanup, logs: string[]): Promise<void> {
     APPROVAL_CHANNEL_ID: APPROVALS,
     AUDIT_CHANNEL_ID: AUDIT,
     APPROVER_USER_IDS: BOB,
-    AUTH0_DOMAIN: auth0.url,
-    AUTH0_CLIENT_ID: auth0.clientId,
-    AUTH0_CLIENT_SECRET: auth0.clientSecret,
-    AUTH0_MAX_REQUESTS_PER_SECOND: "20",
+    TENANTS_FILE: tenantsFile,
+    DEV_AUTH0_SECRET: auth0.clientSecret,
+    PROD_AUTH0_SECRET: prod.clientSecret,
     REDIS_URL: redis.url,
     REDIS_PREFIX: prefix,
     PORT: "0",

@@ -3,7 +3,7 @@
  * running bot with Slack-signed requests and prints what each of them would see, the audit trail
  * and what the emulated Auth0 received.
  */
-import type { Auth0Emulator, EmulatedConnection } from "../emulators/auth0/index.js";
+import type { Auth0Emulator, Auth0Tenant, EmulatedConnection } from "../emulators/auth0/index.js";
 import type { SlackEmulator, SlackMessage } from "../emulators/slack/index.js";
 import { sendBlockAction, sendSlashCommand } from "../emulators/slack-requests.js";
 import { renderMessage } from "../render.js";
@@ -11,9 +11,11 @@ import { renderMessage } from "../render.js";
 const ALICE = "UALICE001";
 export const BOB = "UBOB00001";
 const CAROL = "UCAROL001";
+export const DAVE = "UDAVE0001";
 const GENERAL = "CGENERAL01";
 export const APPROVALS = "CAPPROVALS";
 export const AUDIT = "CAUDIT0001";
+export const PROD_APPROVALS = "CPRODAPPR1";
 export const SIGNING_SECRET = "demo-signing-secret-not-a-real-one";
 /** Every wait polls until this deadline: no fixed sleeps stand in for synchronisation. */
 const WAIT_MS = 20_000;
@@ -40,6 +42,8 @@ const NAMES: Record<string, string> = {
   [ALICE]: "alice",
   [BOB]: "bob",
   [CAROL]: "carol",
+  [DAVE]: "dave",
+  [PROD_APPROVALS]: "prod-approvals",
   [GENERAL]: "general",
   [APPROVALS]: "approvals",
   [AUDIT]: "audit",
@@ -80,8 +84,8 @@ function privateReplies(slack: SlackEmulator, responseUrl: string): string[] {
   return slack.responsesTo(responseUrl).map((body) => render(body));
 }
 
-function approvalMessage(slack: SlackEmulator): SlackMessage | undefined {
-  return slack.messages(APPROVALS).at(-1);
+function approvalMessage(slack: SlackEmulator, channel = APPROVALS): SlackMessage | undefined {
+  return slack.messages(channel).at(-1);
 }
 
 /** The approve button's request id and its confirmation dialog, read from the message. */
@@ -111,8 +115,9 @@ async function click(
   eventsUrl: string,
   user: string,
   requestId: string,
+  channel = APPROVALS,
 ): Promise<string> {
-  const message = approvalMessage(slack);
+  const message = approvalMessage(slack, channel);
   const responseUrl = slack.responseUrl();
   const res = await sendBlockAction(eventsUrl, SIGNING_SECRET, {
     user_id: user,
@@ -122,7 +127,7 @@ async function click(
     value: requestId,
     block_id: `decision_${requestId}`,
     response_url: responseUrl,
-    channel_id: APPROVALS,
+    channel_id: channel,
     message_ts: message?.ts,
   });
   if (res.status !== 200) {
@@ -147,15 +152,20 @@ export async function tellTheStory(
 ): Promise<void> {
   say("Who is who:");
   say("  @alice  asks for the change (anyone may ask)");
-  say("  @bob    is the approver (APPROVER_USER_IDS)");
+  say("  @bob    approves in both tenants; @dave approves in prod too");
   say("  @carol  is not an approver");
-  say("The emulated Auth0 tenant has these connections, none of them domain-level:");
+  say("Two emulated Auth0 tenants, from TENANTS_FILE:");
+  say(`  dev   ${new URL(auth0.url).host}: one approval, posted to #approvals`);
+  say(
+    `  prod  ${new URL(auth0.tenant("prod").url).host}: two approvals, posted to #prod-approvals`,
+  );
+  say("Each has these connections, none of them domain-level:");
   for (const c of CONNECTIONS) {
     say(`  ${c.name} (${c.id}), display name "${c.display_name}", strategy ${c.strategy}`);
   }
 
-  // 1. Alice asks.
-  const typed = `${ACME.name} "onboarding Acme"`;
+  // 1. Alice asks, in dev.
+  const typed = `dev ${ACME.name} "onboarding Acme"`;
   heading("Alice types, in #general");
   say(`  /promote-connection ${typed}`);
   const aliceUrl = slack.responseUrl();
@@ -261,8 +271,57 @@ export async function tellTheStory(
   if (patches.length !== 1) {
     throw new DemoError(`Auth0 received ${patches.length} PATCH requests, not one`);
   }
+  await tellTheProdStory(slack, auth0.tenant("prod"), eventsUrl);
   say();
   say(
     "Slack and Auth0 were emulated on this machine (loopback): nothing was sent to real Slack or Auth0.",
+  );
+}
+
+/** The same change in prod: its own channel, two approvers, and only prod's tenant is touched. */
+async function tellTheProdStory(
+  slack: SlackEmulator,
+  prod: Auth0Tenant,
+  eventsUrl: string,
+): Promise<void> {
+  const typed = `prod ${ACME.name} "go live for Acme"`;
+  heading("prod: Alice types, in #general");
+  say(`  /promote-connection ${typed}`);
+  const aliceUrl = slack.responseUrl();
+  await sendSlashCommand(eventsUrl, SIGNING_SECRET, {
+    text: typed,
+    user_id: ALICE,
+    user_name: NAMES[ALICE],
+    team_id: slack.teamId,
+    channel_id: GENERAL,
+    channel_name: "general",
+    response_url: aliceUrl,
+  });
+  const pending = await slack.waitFor(() => approvalMessage(slack, PROD_APPROVALS), {
+    timeoutMs: WAIT_MS,
+    what: "the approval message in #prod-approvals",
+  });
+  const { requestId } = approveButton(pending);
+  heading("#prod-approvals: the approval message names the tenant");
+  showMessage(render(pending));
+
+  heading("prod: Bob approves, then Dave");
+  const bobUrl = await click(slack, eventsUrl, BOB, requestId, PROD_APPROVALS);
+  await slack.waitFor(() => privateReplies(slack, bobUrl).length > 0, {
+    timeoutMs: WAIT_MS,
+    what: "the bot's answer to Bob",
+  });
+  showMessages(privateReplies(slack, bobUrl));
+  await click(slack, eventsUrl, DAVE, requestId, PROD_APPROVALS);
+  await slack.waitFor(() => hasAudit(slack, "promoted", requestId), {
+    timeoutMs: WAIT_MS,
+    what: "the promotion in prod",
+  });
+  heading("What the emulated prod tenant received");
+  for (const patch of prod.apiRequests("PATCH", "/api/v2/connections/")) {
+    say(`  ${patch.method} ${patch.path} → ${patch.status}`);
+  }
+  say(
+    `  ${ACME.name} in prod now: is_domain_connection ${prod.connection(ACME.id)?.is_domain_connection}.`,
   );
 }
