@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseCommand } from "../src/slack/listeners/commands/subcommands.js";
+import { RESERVED_TENANT_NAMES } from "../src/config-tenants.js";
+import { parseCommand, SUBCOMMAND_NAMES } from "../src/slack/listeners/commands/subcommands.js";
 import { escapeMrkdwn } from "../src/slack/views/text.js";
 
 /** One tenant: commands need not name it. */
@@ -83,6 +84,10 @@ describe("with several tenants", () => {
       args: { tenant: "default", target: { name: "acme-db" } },
     });
     expect(parseCommand("acme-db", ONE)).toMatchObject({ args: { tenant: "default" } });
+  });
+
+  it("no tenant may be named like a subcommand", () => {
+    expect([...RESERVED_TENANT_NAMES].sort()).toEqual([...SUBCOMMAND_NAMES].sort());
   });
 
   it("a command that names no tenant is answered with their names", () => {
