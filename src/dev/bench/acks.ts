@@ -5,7 +5,9 @@
  */
 import { slashCommandBody } from "../emulators/slack-requests.js";
 import { freeLoopbackPort } from "../harness/ports.js";
+import { creationCostRow, promotionCostRow } from "./auth0-cost.js";
 import { BURST, GENERAL, READY_MS, SETTLE_MS, TARGET, TEAM_ID } from "./config.js";
+import type { ApiCall } from "./emulator-thread.js";
 import { ms, percentile, progress, sec } from "./report.js";
 import { burst, expectOk, signed, warmUp } from "./traffic.js";
 import {
@@ -97,9 +99,11 @@ export async function measureAcks(world: World, bot: Bot, indexes: number[]): Pr
   report.row(`   … p99`, ms(cmdP99), `≤ ${TARGET.ackP99Ms} ms`, cmdP99 <= TARGET.ackP99Ms);
   report.row(`   … max`, ms(Math.max(...ackMs)), "< 3 s (Slack)", Math.max(...ackMs) < 3000);
   report.note(`benchmark's own event-loop lag during the command burst: max ${ms(created.lagMs)}`);
+  creationCostRow(report, `1. ${BURST} commands`, created.calls, BURST);
 
   progress(`1. ${BURST} approve clicks at once`);
   const ids = created.approvals.map((a) => a.requestId);
+  const beforeClicks = await world.emu.call<number>({ op: "apiCallCount" });
   await warmUp(base, BURST);
   const clicks = await burst(
     events,
@@ -124,6 +128,8 @@ export async function measureAcks(world: World, bot: Bot, indexes: number[]): Pr
     failed ? `${failed} not DONE` : "",
     failed ? false : undefined,
   );
+  const workerCalls = await world.emu.call<ApiCall[]>({ op: "apiCalls", from: beforeClicks });
+  promotionCostRow(report, workerCalls, BURST);
   const drained = await drain(world, SETTLE_MS);
   report.row(`   … then Slack outbox drained after`, sec(settled.at - clicksAt + drained));
 }

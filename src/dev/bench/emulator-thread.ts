@@ -47,6 +47,7 @@ export type EmulatorCall =
   | { op: "setRateLimit"; rateLimit: { perSecond: number; burst: number } | null }
   | { op: "injectFault"; fault: Auth0FaultSpec }
   | { op: "apiCallCount" }
+  | { op: "tokensIssued" }
   | { op: "apiCalls"; from: number }
   | { op: "approvals"; channel: string }
   | { op: "replies"; urls: string[] }
@@ -119,6 +120,8 @@ async function handle(call: EmulatorCall): Promise<unknown> {
       return emulators().auth0.requests.length;
     case "apiCalls":
       return apiCallsFrom(call.from);
+    case "tokensIssued":
+      return emulators().auth0.tokensIssued;
     case "approvals": {
       const found: ApprovalMessage[] = [];
       for (const message of emulators().slack.messages(call.channel)) {

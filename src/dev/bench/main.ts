@@ -18,6 +18,7 @@ import { ChildGroup, DIST_MAIN } from "../harness/children.js";
 import { Cleanup, exitOnDeadlineOrSignal } from "../harness/cleanup.js";
 import { redisForRun } from "../harness/redis.js";
 import { measureAcks, measureFloor } from "./acks.js";
+import { measureAuth0Cost } from "./auth0-cost.js";
 import { measureClickToPatch } from "./click-to-patch.js";
 import {
   BURST,
@@ -63,6 +64,7 @@ async function run(world: World): Promise<void> {
 
   await measureWorkerCrash(world, crashIdx);
   await measureRedisMemory(world.redis, world.report);
+  await measureAuth0Cost(world);
 }
 
 function header(): void {
@@ -134,6 +136,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
     connections,
     children,
     report,
+    auth0Cost: { batches: [], botsStarted: 0 },
   });
 }
 

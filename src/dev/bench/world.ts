@@ -24,7 +24,7 @@ import {
   TEAM_ID,
   UNPACED_RATE,
 } from "./config.js";
-import type { ApprovalMessage, EmulatorInfo } from "./emulator-thread.js";
+import type { ApiCall, ApprovalMessage, EmulatorInfo } from "./emulator-thread.js";
 import { type Emulators, epochNow } from "./emulators.js";
 import { type Report, sec } from "./report.js";
 import { type Answer, agent, burst, expectOk, signed, warmUp } from "./traffic.js";
@@ -42,6 +42,14 @@ export interface World {
   connections: EmulatedConnection[];
   children: ChildGroup;
   report: Report;
+  /** What the run cost Auth0, for section 7. */
+  auth0Cost: Auth0Tally;
+}
+
+/** Every batch of requests made, with the Management API calls it took; bot processes started. */
+export interface Auth0Tally {
+  batches: Array<{ requests: number; calls: ApiCall[] }>;
+  botsStarted: number;
 }
 
 /** A bot process and the port it serves HTTP on. */
@@ -107,6 +115,7 @@ export async function startBot(
   extra: Record<string, string> = {},
 ): Promise<Bot> {
   const port = await freeLoopbackPort();
+  world.auth0Cost.botsStarted++;
   const child = world.children.spawn(name, [...NODE_ARGS, DIST_MAIN, "--role", role], {
     env: botEnv(world, port, extra),
     cwd: world.cwd,
@@ -142,7 +151,7 @@ export async function createRequests(
   bot: Bot,
   indexes: number[],
   tag: string,
-): Promise<{ approvals: ApprovalMessage[]; acks: Answer[]; lagMs: number }> {
+): Promise<{ approvals: ApprovalMessage[]; acks: Answer[]; lagMs: number; calls: ApiCall[] }> {
   const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const responseUrl = (i: number) => `${world.info.slackUrl}/response/bench-${tag}-${i}`;
   const commands = indexes.map((i) =>
@@ -158,6 +167,7 @@ export async function createRequests(
     ),
   );
   await warmUp(`http://127.0.0.1:${bot.port}`, indexes.length);
+  const from = await world.emu.call<number>({ op: "apiCallCount" });
   const { answers, lagMs } = await burst(eventsUrl, commands);
   expectOk("commands", answers);
 
@@ -176,7 +186,10 @@ export async function createRequests(
       },
       100,
     );
-    return { approvals, acks: answers, lagMs };
+    // Every lookup is done once its approval message is out: these are the batch's calls.
+    const calls = await world.emu.call<ApiCall[]>({ op: "apiCalls", from });
+    world.auth0Cost.batches.push({ requests: indexes.length, calls });
+    return { approvals, acks: answers, lagMs, calls };
   } catch (err) {
     // Say why some were not created: the bot's private replies to their requesters.
     const replies = await world.emu.call<string[][]>({
