@@ -43,7 +43,7 @@ export async function measureAuth0Cost(world: World): Promise<void> {
   const { settings, lookups } = split(auth0Cost.batches.flatMap((b) => b.calls));
   report.row(
     `7. Management API calls per request made, whole run (${requests} requests)`,
-    `${((settings + lookups) / requests).toFixed(3)} (${lookups} lookups + ${settings} settings reads)`,
+    `${((settings + lookups) / requests).toFixed(3)} (${lookups} lookups + ${settings} settings read${settings === 1 ? "" : "s"})`,
   );
   const tokens = await emu.call<number>({ op: "tokensIssued" });
   report.row(
