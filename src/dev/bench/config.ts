@@ -13,7 +13,7 @@ export interface Bucket {
 /**
  * Section 3: promotions approved at once through a limited Auth0, with nothing configured
  * (AUTH0_MAX_REQUESTS_PER_SECOND unset): a production bucket with one process and with a fleet,
- * and a non-production bucket.
+ * a non-production bucket, and the official SDK promoting as many connections as the peer.
  */
 export const PROMOTIONS = 200;
 export const PRODUCTION_BUCKET: Bucket = { perSecond: 20, burst: 20 };
@@ -21,6 +21,8 @@ export const PRODUCTION_BUCKET: Bucket = { perSecond: 20, burst: 20 };
 export const FLEET_WORKERS = 4;
 export const NON_PRODUCTION_PROMOTIONS = 10;
 export const NON_PRODUCTION_BUCKET: Bucket = { perSecond: 0.5, burst: 5 };
+/** The peer (node-auth0's ManagementClient) promotes this many connections at a time. */
+export const PEER_CONCURRENCY = 10;
 /** Auth0 pace for everything but section 3: the emulator does not limit it then. */
 export const UNPACED_RATE = 1000;
 

@@ -37,6 +37,7 @@ import type { EmulatorInfo } from "./emulator-thread.js";
 import { Emulators } from "./emulators.js";
 import { memoryRows } from "./memory.js";
 import { createRowRequests, measurePaced } from "./paced.js";
+import { measurePeer } from "./peer.js";
 import { measureRedisMemory } from "./redis-memory.js";
 import { progress, Report, sec } from "./report.js";
 import { learnGenerousTenant } from "./tenant-budget.js";
@@ -59,6 +60,7 @@ function connectionsFor() {
     fromIdle: take(SEQUENTIAL),
     onOneProcess: take(PROMOTIONS),
     onFleet: take(PROMOTIONS),
+    peer: take(PROMOTIONS),
     nonProduction: take(NON_PRODUCTION_PROMOTIONS),
     crash: take(1)[0] as number,
   };
@@ -105,6 +107,10 @@ async function run(world: World): Promise<void> {
     bucket: NON_PRODUCTION_BUCKET,
     workers: 0,
   });
+  await measurePeer(
+    world,
+    USES.peer.map((i) => connection(i).id),
+  );
 
   await learnGenerousTenant(world);
   await measureWorkerCrash(world, USES.crash);
@@ -181,7 +187,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
     connections,
     children,
     report,
-    auth0Cost: { batches: [], botsStarted: 0 },
+    auth0Cost: { batches: [], botsStarted: 0, peerTokens: 0 },
   });
 }
 
