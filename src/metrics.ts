@@ -15,8 +15,8 @@ export interface Auth0Counters {
 }
 
 /**
- * What /metrics shows: process metrics, requests by outcome, time to decision, job durations,
- * Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
+ * What /metrics shows: the standard process metrics, requests by outcome, time to decision, job
+ * durations, Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -26,7 +26,9 @@ export class Metrics {
   private readonly queues: Queue[] = [];
 
   constructor(auth0?: Auth0Counters) {
-    collectDefaultMetrics({ register: this.registry, prefix: "promote_connection_" });
+    // Unprefixed (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, …), as every Node.js
+    // exporter names them, so the usual dashboards and alerts work unchanged. Ours carry the prefix.
+    collectDefaultMetrics({ register: this.registry });
     this.events = new Counter({
       name: "promote_connection_request_events_total",
       help: "Request events by kind: requested, approved, denied, promoted, demoted, failed, expired, cancelled, refused…",

@@ -1,4 +1,3 @@
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   Auth0UnreachableError,
@@ -12,7 +11,7 @@ import {
   TokenRequestError,
   type Transport,
 } from "../src/auth0/index.js";
-import { createLogger } from "../src/log.js";
+import { capturedLogger, tokenProviderFor } from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -69,22 +68,10 @@ async function setup(opts: SetupOptions = {}): Promise<Setup> {
     () => transport.close(),
     () => auth0.close(),
   );
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
-  const tokens = new TokenProvider({
-    baseUrl: auth0.url,
-    clientId: auth0.clientId,
+  const { logger, logs } = capturedLogger();
+  const tokens = tokenProviderFor(auth0, transport, {
     clientSecret: opts.clientSecret ?? auth0.clientSecret,
     audience: opts.audience ?? auth0.audience,
-    transport,
     logger,
     timeoutMs: opts.timeoutMs ?? 2000,
   });
@@ -370,14 +357,7 @@ describe("the Management API token", () => {
       () => transport.close(),
       () => auth0.close(),
     );
-    const tokens = new TokenProvider({
-      baseUrl: auth0.url,
-      clientId: auth0.clientId,
-      clientSecret: auth0.clientSecret,
-      audience: auth0.audience,
-      transport,
-      now: () => now,
-    });
+    const tokens = tokenProviderFor(auth0, transport, { now: () => now });
     const first = await tokens.getToken();
     now += 3000 * 1000; // 10 % of 3600 s = 360 s margin: 3000 s is still before it
     expect(await tokens.getToken()).toBe(first);

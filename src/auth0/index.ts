@@ -27,7 +27,23 @@ export {
   type RateLimitObservation,
 } from "./rate-limiter.js";
 export { type BudgetStats, SharedBudget, type SharedBudgetOptions } from "./shared-budget.js";
+export {
+  TenantSettingsCache,
+  type TenantSettingsCacheOptions,
+} from "./tenant-settings-cache.js";
 export { TokenProvider, type TokenProviderOptions } from "./token.js";
+export {
+  type ObtainOptions,
+  SharedTokenCache,
+  type SharedTokenCacheOptions,
+} from "./token-cache.js";
+export {
+  type CachedToken,
+  type ClientCredential,
+  credentialKeyMaterial,
+  type TokenOwner,
+  TokenSeal,
+} from "./token-seal.js";
 export {
   createTransport,
   ResponseTooLargeError,

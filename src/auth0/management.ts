@@ -8,6 +8,7 @@ import {
   networkFailure,
 } from "./errors.js";
 import type { CallBudget, CallPriority } from "./rate-limiter.js";
+import type { TenantSettingsCache } from "./tenant-settings-cache.js";
 import type { TokenProvider } from "./token.js";
 import type { Transport, TransportResponse } from "./transport.js";
 import { isConnectionId, isConnectionName, quoteInput } from "./validate.js";
@@ -51,6 +52,8 @@ export interface ManagementClientOptions {
   priority?: CallPriority;
   /** Answers by status, shared by clients that differ only in priority. */
   apiCalls?: Record<string, number>;
+  /** Tenant settings shared by the fleet for a minute; without it, each call asks Auth0. */
+  tenantSettings?: TenantSettingsCache;
   logger?: Logger;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
@@ -154,8 +157,13 @@ export class ManagementClient {
     return updated;
   }
 
-  /** GET /api/v2/tenants/settings (read:tenant_settings) */
-  async getTenantSettings(): Promise<TenantSettings> {
+  /** GET /api/v2/tenants/settings (read:tenant_settings), or the fleet's read of the last minute. */
+  getTenantSettings(): Promise<TenantSettings> {
+    const cache = this.opts.tenantSettings;
+    return cache ? cache.get(() => this.readTenantSettings()) : this.readTenantSettings();
+  }
+
+  private async readTenantSettings(): Promise<TenantSettings> {
     const path = "/api/v2/tenants/settings";
     const answer = await this.call("GET", path);
     if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {

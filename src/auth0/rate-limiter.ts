@@ -31,7 +31,7 @@ export interface RateLimiterOptions {
   probeTimeoutMs?: number;
   /** The most of the pace lookups may use, so approved changes always have room (default 0.5). */
   lookupShare?: number;
-  /** Lookups waiting at once; one more is turned away (default 10). */
+  /** Lookups waiting at once; one more is turned away (default 500; the wait bound comes first). */
   maxLookupsWaiting?: number;
   /** A lookup that would wait longer is turned away at once, with when to try (default 5 s). */
   maxLookupWaitMs?: number;
@@ -119,7 +119,7 @@ export class RateLimiter {
     this.updatedAt = this.now();
     this.probeTimeoutMs = opts.probeTimeoutMs ?? Math.max(1000, 2000 / opts.perSecond);
     this.lookupShare = Math.min(1, Math.max(0.05, opts.lookupShare ?? 0.5));
-    this.maxLookupsWaiting = opts.maxLookupsWaiting ?? 10;
+    this.maxLookupsWaiting = opts.maxLookupsWaiting ?? 500;
     this.maxLookupWaitMs = opts.maxLookupWaitMs ?? 5_000;
     this.lookupTokens = this.lookupCapacity();
   }

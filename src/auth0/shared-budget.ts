@@ -13,7 +13,8 @@ import {
  * Auth0's own bucket one request behind it (RESERVE) and learns it from Auth0's answers, with
  * nothing configured:
  *
- * - size from `x-ratelimit-limit`, tokens left from `x-ratelimit-remaining`;
+ * - size from `x-ratelimit-limit`; tokens left from `x-ratelimit-remaining`, less the calls
+ *   the fleet has in flight (counted in the budget), which Auth0 had not seen yet;
  * - refill rate from `x-ratelimit-reset` (when Auth0's bucket is full again): tokens missing
  *   divided by time to the reset. Auth0 gives the reset in whole seconds, rounded up, so each
  *   estimate is at most the true rate; the budget keeps the best one seen;
@@ -24,7 +25,8 @@ import {
  * - AUTH0_MAX_REQUESTS_PER_SECOND, when set, is only a ceiling.
  *
  * Approved changes go first: while a change waits anywhere in the fleet, lookups made for people
- * wait too, and lookups draw on their own share of the rate; a lookup that would wait too long is
+ * wait too, and lookups never take the part of the bucket kept for changes (1 - the lookup share
+ * of it); a lookup that would wait too long is
  * turned away at once with LimiterBusyError. Within a process, callers queue FIFO by priority and
  * only the head of each queue asks Redis. If Redis fails, the process falls back to its own
  * in-memory limiter rather than stopping.
@@ -37,6 +39,8 @@ const INITIAL_RATE_PER_MS = 0.5 / 1000;
 /** The rate never drops below this after 429s. */
 const MIN_RATE_PER_MS = 0.05 / 1000;
 const MAX_PAUSE_MS = 60_000;
+/** A call counted in flight for longer than this without an answer is forgotten. */
+const INFLIGHT_TIMEOUT_MS = 30_000;
 /** Added to the time until Auth0's reset when estimating its rate: the answer's travel time. */
 const LATENCY_MARGIN_MS = 50;
 
@@ -47,27 +51,29 @@ local function now()
 end
 local function num(v, d) local n = tonumber(v) if n == nil then return d end return n end
 -- The bucket as stored, refilled up to now (nothing refills while paused).
-local function load(key, t, share)
-  local h = redis.call('HMGET', key, 'tokens', 'lookupTokens', 'updatedAt', 'rate', 'capacity',
-    'pausedUntil', 'probeUntil', 'learnt', 'changesWaitUntil', 'rateCap')
+local function load(key, t)
+  local h = redis.call('HMGET', key, 'tokens', 'inflight', 'updatedAt', 'rate', 'capacity',
+    'pausedUntil', 'probeUntil', 'learnt', 'changesWaitUntil', 'rateCap', 'inflightAt')
   local b = {
-    tokens = num(h[1], 0), lookupTokens = num(h[2], 0), updatedAt = num(h[3], t),
+    tokens = num(h[1], 0), inflight = num(h[2], 0), updatedAt = num(h[3], t),
     rate = num(h[4], ${INITIAL_RATE_PER_MS}), capacity = num(h[5], 1), pausedUntil = num(h[6], 0),
     probeUntil = num(h[7], 0), learnt = h[8] == '1', changesWaitUntil = num(h[9], 0),
-    rateCap = num(h[10], 0)
+    rateCap = num(h[10], 0), inflightAt = num(h[11], 0)
   }
+  -- Calls whose answer never came (a process died mid-call) stop counting after a while.
+  if t - b.inflightAt > ${INFLIGHT_TIMEOUT_MS} then b.inflight = 0 end
   local from = math.max(b.updatedAt, math.min(b.pausedUntil, t))
   if t > from then
     b.tokens = math.min(b.capacity, b.tokens + (t - from) * b.rate)
-    b.lookupTokens = math.min(math.max(1, b.capacity * share), b.lookupTokens + (t - from) * b.rate * share)
   end
   b.updatedAt = t
   return b
 end
 local function save(key, b)
-  redis.call('HSET', key, 'tokens', b.tokens, 'lookupTokens', b.lookupTokens, 'updatedAt', b.updatedAt,
-    'rate', b.rate, 'capacity', b.capacity, 'pausedUntil', b.pausedUntil, 'probeUntil', b.probeUntil,
-    'learnt', b.learnt and '1' or '0', 'changesWaitUntil', b.changesWaitUntil, 'rateCap', b.rateCap)
+  redis.call('HSET', key, 'tokens', b.tokens, 'inflight', b.inflight, 'inflightAt', b.inflightAt,
+    'updatedAt', b.updatedAt, 'rate', b.rate, 'capacity', b.capacity, 'pausedUntil', b.pausedUntil,
+    'probeUntil', b.probeUntil, 'learnt', b.learnt and '1' or '0',
+    'changesWaitUntil', b.changesWaitUntil, 'rateCap', b.rateCap)
   redis.call('PEXPIRE', key, 86400000)
 end
 `;
@@ -75,14 +81,15 @@ end
 /**
  * Takes one token for a call, or says how long to wait. KEYS[1]: the budget. ARGV: priority
  * ("change" | "lookup"), lookup share, probe timeout (ms), ceiling (per ms; 0: none).
- * Returns {granted (0/1), wait ms, tokens believed left, rate per second * 1000}.
+ * Returns {granted (0/1), wait ms, tokens believed left, rate per second}.
  */
 const TAKE = `${LIB}
 local key, priority, share, probeMs, ceiling = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local t = now()
-local b = load(key, t, share)
+local b = load(key, t)
 if ceiling > 0 and b.rate > ceiling then b.rate = ceiling end
 local function answer(granted, wait)
+  if granted == 1 then b.inflight = b.inflight + 1; b.inflightAt = t end
   save(key, b)
   return {granted, math.ceil(wait), tostring(b.tokens), tostring(b.rate * 1000)}
 end
@@ -100,14 +107,13 @@ if not b.learnt then
   b.tokens = 0
   return answer(1, 0)
 end
-if b.tokens < 1 then
-  local wait = (1 - b.tokens) / b.rate
+-- Lookups never take the part of the bucket kept for approved changes.
+local floor = 0
+if priority == 'lookup' then floor = math.floor(b.capacity * (1 - share)) end
+if b.tokens < 1 + floor then
+  local wait = (1 + floor - b.tokens) / b.rate
   if priority == 'change' then b.changesWaitUntil = math.max(b.changesWaitUntil, t + wait + 50) end
   return answer(0, wait)
-end
-if priority == 'lookup' then
-  if b.lookupTokens < 1 then return answer(0, (1 - b.lookupTokens) / (b.rate * share)) end
-  b.lookupTokens = b.lookupTokens - 1
 end
 b.tokens = b.tokens - 1
 return answer(1, 0)
@@ -121,17 +127,15 @@ const OBSERVE = `${LIB}
 local key, share, ceiling = KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 local limit, remaining, reset = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = now()
-local b = load(key, t, share)
-local probing = b.probeUntil > 0 or not b.learnt
+local b = load(key, t)
 b.probeUntil = 0
+b.inflight = math.max(0, b.inflight - 1)
 if limit and limit > 0 then b.capacity = math.max(1, limit - ${RESERVE}) end
 if remaining then
-  if probing then
-    b.tokens = math.min(b.capacity, remaining - ${RESERVE})
-  elseif b.tokens > remaining + 1 then
-    -- Someone outside this budget draws on the same bucket, or our count drifted: believe Auth0.
-    b.tokens = remaining + 1 - ${RESERVE}
-  end
+  -- Auth0's count after this call, less the calls it has not seen yet, is the truth; with a
+  -- ceiling set, it may only lower ours, which refills no faster than the ceiling.
+  local told = remaining - b.inflight - ${RESERVE}
+  if ceiling > 0 and b.learnt then b.tokens = math.min(b.tokens, told) else b.tokens = told end
   b.learnt = true
 end
 if limit and remaining and reset then
@@ -154,7 +158,7 @@ return tostring(b.tokens)
 const PAUSE = `${LIB}
 local key, untilMs, share = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = now()
-local b = load(key, t, share)
+local b = load(key, t)
 b.rateCap = math.max(${MIN_RATE_PER_MS}, b.rate * 0.9)
 b.rate = math.max(${MIN_RATE_PER_MS}, b.rate / 2)
 local target = math.min(untilMs, t + ${MAX_PAUSE_MS})
@@ -177,7 +181,7 @@ export interface SharedBudgetOptions {
   logger?: Logger;
   /** Default 0.5. */
   lookupShare?: number;
-  /** Default 10. */
+  /** Lookups waiting in this process; one more is turned away (default 500). */
   maxLookupsWaiting?: number;
   /** Default 5 s. */
   maxLookupWaitMs?: number;
@@ -234,7 +238,10 @@ export class SharedBudget {
   /** Resolves when the caller may send its request; changes before lookups. */
   acquire(priority: CallPriority = "change"): Promise<void> {
     if (this.redisFailing) return this.opts.fallback.acquire(priority);
-    if (priority === "lookup" && this.queues.lookup.length >= (this.opts.maxLookupsWaiting ?? 10)) {
+    if (
+      priority === "lookup" &&
+      this.queues.lookup.length >= (this.opts.maxLookupsWaiting ?? 500)
+    ) {
       return Promise.reject(new LimiterBusyError(this.lookupWaitEstimate()));
     }
     return new Promise<void>((resolve, reject) => {

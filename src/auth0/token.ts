@@ -1,14 +1,18 @@
 import { STATUS_CODES } from "node:http";
+import type { Redis } from "ioredis";
 import * as oidc from "openid-client";
 import { isLoopbackHost } from "../config.js";
 import type { Logger } from "../log.js";
 import { networkFailure, type TokenFailureReason, TokenRequestError } from "./errors.js";
+import { SharedTokenCache } from "./token-cache.js";
+import type { CachedToken } from "./token-seal.js";
 import type { Transport } from "./transport.js";
 
 /**
  * The Management API token: fetched with the client-credentials grant (openid-client), kept in
  * memory, refreshed ahead of expiry, and never requested twice at once. Auth0 counts and
- * limits machine-to-machine tokens, so a token is reused until shortly before it expires.
+ * limits machine-to-machine tokens, so a token is reused until shortly before it expires; with
+ * `fleet`, by every process on the same Redis (token-cache.ts).
  */
 
 export interface TokenProviderOptions {
@@ -26,15 +30,11 @@ export interface TokenProviderOptions {
   refreshMarginSec?: number;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
-}
-
-interface CachedToken {
-  accessToken: string;
-  /** From then on, callers get this token while a fresh one is fetched in the background. */
-  refreshAtMs: number;
-  /** From then on, callers wait for a fresh token. */
-  expiresAtMs: number;
-  scopes: string[];
+  /**
+   * Share one token, encrypted, with every process using this Redis and prefix: one fetch for
+   * the fleet, one refresh, one new token after a 401. Without it the process keeps its own.
+   */
+  fleet?: { redis: Redis; prefix: string; tenant: string };
 }
 
 /** Used when Auth0 omits expires_in (it does not in practice); Auth0's documented default. */
@@ -50,7 +50,10 @@ export class TokenProvider {
   private readonly url: URL;
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private readonly fleet: SharedTokenCache | undefined;
   private cached: CachedToken | undefined;
+  /** The token Auth0 last refused, until the next fetch has made sure the fleet drops it. */
+  private rejected: string | undefined;
   private inflight: Promise<CachedToken> | undefined;
   private configuration: Promise<oidc.Configuration> | undefined;
 
@@ -59,6 +62,18 @@ export class TokenProvider {
     this.url = new URL(opts.baseUrl);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.now = opts.now ?? (() => Date.now());
+    this.fleet =
+      opts.fleet &&
+      new SharedTokenCache({
+        ...opts.fleet,
+        clientId: opts.clientId,
+        audience: opts.audience,
+        credential: { clientSecret: opts.clientSecret },
+        // Discovery and the token request are each bounded by timeoutMs.
+        lockMs: 2 * this.timeoutMs + 5_000,
+        logger: opts.logger,
+        now: this.now,
+      });
   }
 
   /** A valid access token; one token request at a time however many callers ask. */
@@ -69,15 +84,18 @@ export class TokenProvider {
       if (t >= cached.refreshAtMs && !this.inflight) this.refreshInBackground();
       return cached.accessToken;
     }
-    return (await this.fetchOnce()).accessToken;
+    return (await this.fetchOnce(false)).accessToken;
   }
 
   /**
    * Auth0 refused `token` (401): forget it, unless it has already been replaced, so that many
-   * calls failing with the same token cause one new token request, not one each.
+   * calls failing with the same token cause one new token request, not one each. The next
+   * fetch removes it from Redis too, unless another process has already replaced it there.
    */
   invalidate(token: string): void {
-    if (this.cached?.accessToken === token) this.cached = undefined;
+    if (this.cached !== undefined && this.cached.accessToken !== token) return;
+    this.cached = undefined;
+    this.rejected = token;
   }
 
   /** The scopes Auth0 granted with the current token. */
@@ -86,9 +104,15 @@ export class TokenProvider {
     return [...(this.cached?.scopes ?? [])];
   }
 
-  private fetchOnce(): Promise<CachedToken> {
+  /** `fresh`: a token not yet due for refresh (one due is still good for a foreground caller). */
+  private fetchOnce(fresh: boolean): Promise<CachedToken> {
     if (!this.inflight) {
-      const flight = this.fetchToken()
+      const rejected = this.rejected;
+      this.rejected = undefined;
+      const obtained = this.fleet
+        ? this.fleet.obtain(() => this.fetchToken(), { fresh, rejected })
+        : this.fetchToken();
+      const flight = obtained
         .then((token) => {
           this.cached = token;
           return token;
@@ -102,7 +126,7 @@ export class TokenProvider {
   }
 
   private refreshInBackground(): void {
-    this.fetchOnce().catch((err: unknown) => {
+    this.fetchOnce(true).catch((err: unknown) => {
       this.opts.logger?.warn(
         { err },
         "refreshing the Auth0 token ahead of expiry failed; the current one is still used",

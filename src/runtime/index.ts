@@ -6,6 +6,7 @@ import {
   ManagementClient,
   RateLimiter,
   SharedBudget,
+  TenantSettingsCache,
   TokenProvider,
 } from "../auth0/index.js";
 import type { Config } from "../config.js";
@@ -51,12 +52,13 @@ export interface StartOptions {
 }
 
 /**
- * The Management API client: one pooled transport, a cached token, and calls paced by the
- * tenant's budget shared by every process through Redis.
+ * The Management API client: one pooled transport, and what every process on this Redis shares:
+ * the tenant's call budget, one encrypted token, and the tenant's settings for a minute.
  */
 function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shutdown) {
   const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
   shutdown.add("auth0 transport", () => transport.close());
+  const prefix = config.redis.prefix;
   const tokens = new TokenProvider({
     baseUrl: config.auth0.baseUrl,
     clientId: config.auth0.clientId,
@@ -65,6 +67,7 @@ function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shu
     transport,
     logger,
     timeoutMs: config.auth0.timeoutMs,
+    fleet: { redis, prefix, tenant: DEFAULT_TENANT },
   });
   const ceiling = config.auth0.maxRequestsPerSecond;
   const budget = new SharedBudget({
@@ -80,6 +83,13 @@ function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shu
     tokens,
     transport,
     limiter: budget,
+    tenantSettings: new TenantSettingsCache({
+      redis,
+      prefix,
+      tenant: DEFAULT_TENANT,
+      baseUrl: config.auth0.baseUrl,
+      logger,
+    }),
     logger,
   });
   return { auth0, tokens, budget };

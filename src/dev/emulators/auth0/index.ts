@@ -146,10 +146,12 @@ export async function startAuth0Emulator(
         req.socket.destroy();
         return;
       }
-      if (fault.kind === "delay") {
+      // `delay` answers as usual, late; a `status` with delayMs is a slow failure.
+      if (fault.kind === "delay" || (fault.kind === "status" && fault.delayMs !== undefined)) {
         await delay(fault.delayMs ?? 1000);
         if (closing || res.destroyed) return;
-      } else if (fault.kind === "html") {
+      }
+      if (fault.kind === "html") {
         record.status = 200;
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         res.end("<!doctype html><title>Sign in to the proxy</title>");
@@ -162,7 +164,7 @@ export async function startAuth0Emulator(
           "x-ratelimit-reset": String(resetSec),
         });
         return;
-      } else {
+      } else if (fault.kind === "status") {
         const status = fault.status ?? 503;
         const message =
           status >= 500

@@ -41,6 +41,7 @@ export interface Auth0FaultSpec {
   /** `html`: 200 with an HTML page, as a proxy's login page or a host that is not Auth0 gives. */
   kind: "status" | "delay" | "reset" | "ratelimit" | "html";
   status?: number;
+  /** `delay`: how long before answering as usual; `status`: before the status (default none). */
   delayMs?: number;
   resetInSec?: number;
 }
