@@ -40,10 +40,9 @@ import { createRowRequests, measurePaced } from "./paced.js";
 import { measurePeer } from "./peer.js";
 import { measureRedisMemory } from "./redis-memory.js";
 import { progress, Report, sec } from "./report.js";
-import { learnGenerousTenant } from "./tenant-budget.js";
 import { agent } from "./traffic.js";
 import { measureWorkerCrash } from "./worker-crash.js";
-import { connection, createRequests, drain, range, startBot, type World } from "./world.js";
+import { connection, drain, range, startBot, type World } from "./world.js";
 
 /** Which emulated connections each measurement uses: each is used by one of them only. */
 function connectionsFor() {
@@ -54,7 +53,6 @@ function connectionsFor() {
     return taken;
   };
   const plan = {
-    warmUp: take(1),
     burst: take(BURST),
     backToBack: take(SEQUENTIAL),
     fromIdle: take(SEQUENTIAL),
@@ -70,12 +68,8 @@ const USES = connectionsFor();
 
 /** The measurements in order. */
 async function run(world: World): Promise<void> {
-  await learnGenerousTenant(world);
   progress(`starting the bot (role all, AUTH0_MAX_REQUESTS_PER_SECOND=${UNPACED_RATE})`);
   const bot1 = await startBot(world, "bot 1", "all");
-  // One request first, as a bot that has served someone: until its first call to the budget a
-  // process would tell people turned away by the burst to try again in minutes, not seconds.
-  await createRequests(world, bot1, USES.warmUp, "warm-up");
   await measureFloor(world, USES.burst);
   await measureAcks(world, bot1, USES.burst);
   await measureClickToPatch(world, bot1, USES);
@@ -112,7 +106,6 @@ async function run(world: World): Promise<void> {
     USES.peer.map((i) => connection(i).id),
   );
 
-  await learnGenerousTenant(world);
   await measureWorkerCrash(world, USES.crash);
   await measureRedisMemory(world.redis, world.report);
   await measureAuth0Cost(world);

@@ -24,8 +24,11 @@ import {
 
 /** Calls a promotion costs the worker: GET the connection, PATCH it. */
 const CALLS_PER_PROMOTION = 2;
-/** Commands sent at once while making a row's requests: each costs its bot two lookups. */
-const REQUESTS_AT_ONCE = 4;
+/**
+ * Commands sent at once while making a row's requests: a lookup for people is turned away
+ * ("Auth0 is busy") when it would wait more than 5 s behind the others.
+ */
+const REQUESTS_AT_ONCE = 10;
 
 export interface PacedRow {
   /** "3a" */
@@ -117,10 +120,7 @@ async function startFleet(world: World, row: PacedRow): Promise<{ bot: Bot; all:
   return { bot, all: [bot, ...workers] };
 }
 
-/**
- * Requests for a row, made a few at a time (not timed): a bot turns lookups away once ten wait
- * in a process ("Auth0 is busy"), however generous the tenant.
- */
+/** Requests for a row, made a few at a time, not timed. */
 export async function createRowRequests(
   world: World,
   bot: Bot,
