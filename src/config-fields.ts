@@ -1,6 +1,8 @@
 /** Readers of single settings, for the schema in config.ts: each says what is wrong in words. */
+import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import type { HostPort } from "./redis.js";
 
 /** Hosts for which plain http:// is allowed: local emulators and tests only. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -10,7 +12,7 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Parses a base URL and refuses http:// anywhere but loopback. Returns the URL or a problem. */
-function secureBaseUrl(raw: string): URL | string {
+export function secureBaseUrl(raw: string): URL | string {
   let url: URL;
   try {
     // A bare host such as acme.us.auth0.com means https.
@@ -93,15 +95,18 @@ export const duration = (fallback: string) =>
 export const rate = (fallback: string) =>
   readWith(fallback, parseRate, "a count per duration such as 20/1m or 5/10s");
 
-export const boolean = (fallback: boolean) =>
+export const TRUE = /^(true|1|yes|on)$/i;
+const FALSE = /^(false|0|no|off)$/i;
+
+export const boolean = <T extends boolean | undefined>(fallback: T) =>
   z
     .string()
     .trim()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === "") return fallback;
-      if (/^(true|1|yes|on)$/i.test(v)) return true;
-      if (/^(false|0|no|off)$/i.test(v)) return false;
+      if (TRUE.test(v)) return true;
+      if (FALSE.test(v)) return false;
       ctx.addIssue({ code: "custom", message: `must be true or false, not "${v}"` });
       return z.NEVER;
     });
@@ -116,15 +121,22 @@ export const usergroupId = z
   });
 
 export const baseUrl = (fallback: string | undefined) =>
+  optionalBaseUrl(fallback).transform((v, ctx) => {
+    if (v === undefined) {
+      ctx.addIssue({ code: "custom", message: "is required" });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+/** A base URL when given (https://, or http:// on loopback); undefined when left out. */
+export const optionalBaseUrl = (fallback: string | undefined) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => {
+    .transform((v, ctx): URL | undefined => {
       const raw = v?.trim() || fallback;
-      if (!raw) {
-        ctx.addIssue({ code: "custom", message: "is required" });
-        return z.NEVER;
-      }
+      if (!raw) return undefined;
       const url = secureBaseUrl(raw);
       if (typeof url === "string") {
         ctx.addIssue({ code: "custom", message: url });
@@ -171,3 +183,50 @@ export const listenAddress = z
       /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v),
     "must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::",
   );
+
+/** Unset or empty: undefined. */
+export const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => v || undefined);
+
+/** A file this process can read (a PEM file), named by its path. */
+export const readableFile = optionalText.superRefine((path, ctx) => {
+  if (path === undefined) return;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    ctx.addIssue({ code: "custom", message: `cannot be read (${code}): ${path}` });
+  }
+});
+
+/** `host:port`, `[ipv6]:port`, or a bare host that takes `defaultPort`. */
+function parseHostPort(text: string, defaultPort: number): HostPort | undefined {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/i.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+  if (!host || port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+/** A comma-separated list of Redis nodes (Sentinels, Cluster nodes); unset or empty: none. */
+export const hostPortList = (defaultPort: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const nodes: HostPort[] = [];
+      for (const item of (v ?? "").split(/[\s,]+/).filter(Boolean)) {
+        const node = parseHostPort(item, defaultPort);
+        if (node) nodes.push(node);
+        else {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${item}" is not host:port (such as 10.0.0.5:${defaultPort} or redis-1.internal:${defaultPort})`,
+          });
+        }
+      }
+      return nodes;
+    });

@@ -3,20 +3,35 @@ import {
   baseUrl,
   boolean,
   duration,
+  hostPortList,
   idList,
   listenAddress,
+  optionalBaseUrl,
   optionalPort,
+  optionalText,
   portNumber,
   positiveInt,
   type RateLimit,
   rate,
+  readableFile,
   required,
   slackChannelId,
   slackUserId,
   usergroupId,
 } from "./config-fields.js";
+import { redisCombinationProblems, redisSettings } from "./config-redis.js";
+import {
+  RESERVED_TENANT_NAMES,
+  TENANT_NAME,
+  type TenantConfig,
+  type TenantDefaults,
+  tenantFromEnv,
+  tenantsFromFile,
+} from "./config-tenants.js";
+import type { RedisSettings } from "./redis.js";
 
 export { isLoopbackHost, parseDuration, parseRate, type RateLimit } from "./config-fields.js";
+export type { TenantConfig, TenantCredential } from "./config-tenants.js";
 
 const envSchema = z
   .object({
@@ -29,10 +44,15 @@ const envSchema = z
       .transform((v) => v || undefined)
       .refine((v) => v === undefined || v.startsWith("xapp-"), "must start with xapp-"),
     SLACK_API_URL: baseUrl("https://slack.com/api/"),
-    APPROVAL_CHANNEL_ID: required("a channel id such as C0123ABCD").regex(
-      slackChannelId,
-      "must be a channel id such as C0123ABCD",
-    ),
+    APPROVAL_CHANNEL_ID: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => v || undefined)
+      .refine(
+        (v) => v === undefined || slackChannelId.test(v),
+        "must be a channel id such as C0123ABCD",
+      ),
     AUDIT_CHANNEL_ID: required("a channel id such as C0123ABCD").regex(
       slackChannelId,
       "must be a channel id such as C0123ABCD",
@@ -50,9 +70,23 @@ const envSchema = z
     AUDIT_RETENTION: positiveInt(10_000),
     REQUEST_RETENTION: duration("90d"),
     REFUSED_CLICK_AUDIT_WINDOW: duration("10m"),
-    AUTH0_DOMAIN: baseUrl(undefined),
-    AUTH0_CLIENT_ID: required("the machine-to-machine application's client id"),
-    AUTH0_CLIENT_SECRET: required("the machine-to-machine application's client secret"),
+    TENANTS_FILE: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => v || undefined),
+    AUTH0_TENANT_NAME: z
+      .string()
+      .trim()
+      .default("default")
+      .refine(
+        (v) => TENANT_NAME.test(v),
+        "must be lowercase letters, digits and dashes, starting with a letter",
+      )
+      .refine((v) => !RESERVED_TENANT_NAMES.has(v), "is a subcommand; choose another name"),
+    AUTH0_DOMAIN: optionalBaseUrl(undefined),
+    AUTH0_CLIENT_ID: z.string().trim().optional(),
+    AUTH0_CLIENT_SECRET: z.string().trim().optional(),
     AUTH0_AUDIENCE: z.string().trim().optional(),
     AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
       (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
@@ -77,6 +111,15 @@ const envSchema = z
       .trim()
       .default("promote-connection")
       .refine((v) => /^[A-Za-z0-9_.-]+$/.test(v), "may hold only letters, digits, _ . -"),
+    REDIS_SENTINELS: hostPortList(26379),
+    REDIS_SENTINEL_NAME: optionalText,
+    REDIS_SENTINEL_PASSWORD: optionalText,
+    REDIS_SENTINEL_TLS: boolean(undefined),
+    REDIS_CLUSTER_NODES: hostPortList(6379),
+    REDIS_TLS_CA_FILE: readableFile,
+    REDIS_TLS_CERT_FILE: readableFile,
+    REDIS_TLS_KEY_FILE: readableFile,
+    REDIS_TLS_SERVERNAME: optionalText,
     PORT: portNumber.default(3000),
     METRICS_PORT: optionalPort,
     METRICS_HOST: listenAddress,
@@ -101,17 +144,6 @@ const envSchema = z
         message: "has no effect without METRICS_PORT: set METRICS_PORT too, or remove METRICS_HOST",
       });
     }
-    if (!env.APPROVER_USERGROUP_ID && env.APPROVER_USER_IDS.length > 0) {
-      // The requester never approves their own request, so a quorum needs that many others.
-      const others = env.APPROVER_USER_IDS.length;
-      if (env.REQUIRED_APPROVALS > others) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["REQUIRED_APPROVALS"],
-          message: `is ${env.REQUIRED_APPROVALS} but APPROVER_USER_IDS lists only ${others} approver(s)`,
-        });
-      }
-    }
   });
 
 export interface Config {
@@ -120,21 +152,23 @@ export interface Config {
     signingSecret: string | undefined;
     appToken: string | undefined;
     apiUrl: string;
-    approvalChannelId: string;
     auditChannelId: string;
   };
-  approvers: { userIds: string[]; usergroupId: string | undefined };
+  /**
+   * The Auth0 tenants served, each with its credentials and approval policy (approvers,
+   * quorum, channel, time to live, dry run): from TENANTS_FILE, or the AUTH0_* variables.
+   */
+  tenants: TenantConfig[];
+  /** Where the tenants came from: TENANTS_FILE's path, or undefined for the AUTH0_* variables. */
+  tenantsFile: string | undefined;
   /** Who may ask; both empty means anyone in the workspace. */
   requesters: { userIds: string[]; usergroupId: string | undefined };
   policy: {
-    requiredApprovals: number;
-    requestTtlMs: number;
     maxOpenRequestsPerUser: number;
     /** Commands and clicks one person may send per window, counted in Redis by every replica. */
     userRateLimit: RateLimit;
     /** Workspaces (T…) and enterprises (E…) whose people may use the bot; empty means any. */
     allowedTeamIds: string[];
-    dryRun: boolean;
     /** Refused clicks by one person on one request make one audit line per window. */
     refusedAuditWindowMs: number;
   };
@@ -143,18 +177,12 @@ export interface Config {
   /** How long a settled request is kept in Redis. */
   requestRetentionMs: number;
   auth0: {
-    /** Base URL of the tenant, without a trailing slash, e.g. https://acme.us.auth0.com */
-    baseUrl: string;
-    clientId: string;
-    clientSecret: string;
-    audience: string;
-    /** A ceiling on the pace learnt from Auth0; undefined: none. */
-    maxRequestsPerSecond: number | undefined;
     timeoutMs: number;
     /** How long an approved change keeps being tried while Auth0 is unavailable. */
     retryWindowMs: number;
   };
-  redis: { url: string; prefix: string };
+  /** Where Redis is and how to reach it; `prefix` is hash-tagged in a Cluster. */
+  redis: RedisSettings;
   /** HTTP port: Slack's requests (HTTP mode) and /healthz; /readyz and /metrics too unless below. */
   port: number;
   /** Set from METRICS_PORT: /metrics and /readyz are served here only (with /healthz). */
@@ -174,13 +202,18 @@ export interface ConfigProblem {
  */
 export function configWarnings(config: Config): { text: string; fix: string }[] {
   const warnings: { text: string; fix: string }[] = [];
-  const { userIds, usergroupId } = config.approvers;
-  const required = config.policy.requiredApprovals;
-  if (!usergroupId && userIds.length > 1 && required === userIds.length) {
-    warnings.push({
-      text: `REQUIRED_APPROVALS is ${required} and APPROVER_USER_IDS lists exactly ${userIds.length}: a request made by one of those approvers could never pass, since nobody approves their own`,
-      fix: "add an approver (or an approver user group), or lower REQUIRED_APPROVALS",
-    });
+  const several = config.tenants.length > 1;
+  for (const tenant of config.tenants) {
+    const { userIds, usergroupId } = tenant.approvers;
+    const required = tenant.requiredApprovals;
+    if (!usergroupId && userIds.length > 1 && required === userIds.length) {
+      warnings.push({
+        text: several
+          ? `tenant ${tenant.name}: requiredApprovals is ${required} and exactly ${userIds.length} approvers are listed: a request made by one of them could never pass, since nobody approves their own`
+          : `REQUIRED_APPROVALS is ${required} and APPROVER_USER_IDS lists exactly ${userIds.length}: a request made by one of those approvers could never pass, since nobody approves their own`,
+        fix: "add an approver (or an approver user group), or lower REQUIRED_APPROVALS",
+      });
+    }
   }
   return warnings;
 }
@@ -206,11 +239,24 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
       text: "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
     });
   }
-  if (!set("APPROVER_USER_IDS") && !set("APPROVER_USERGROUP_ID")) {
-    problems.push({
-      variable: "APPROVER_USER_IDS",
-      text: "APPROVER_USER_IDS or APPROVER_USERGROUP_ID must name at least one approver",
-    });
+  if (!set("TENANTS_FILE")) {
+    // One tenant from the AUTH0_* variables: the same words tenantFromEnv would use, reported
+    // with every other problem even when another variable is malformed.
+    const needed: [string, string][] = [
+      ["AUTH0_DOMAIN", "the tenant's domain, e.g. acme.us.auth0.com"],
+      ["AUTH0_CLIENT_ID", "the machine-to-machine application's client id"],
+      ["AUTH0_CLIENT_SECRET", "the machine-to-machine application's client secret"],
+      ["APPROVAL_CHANNEL_ID", "a channel id such as C0123ABCD"],
+    ];
+    for (const [variable, what] of needed) {
+      if (!set(variable)) problems.push({ variable, text: `${variable} is required (${what})` });
+    }
+    if (!set("APPROVER_USER_IDS") && !set("APPROVER_USERGROUP_ID")) {
+      problems.push({
+        variable: "APPROVER_USER_IDS",
+        text: "APPROVER_USER_IDS or APPROVER_USERGROUP_ID must name at least one approver",
+      });
+    }
   }
   return problems;
 }
@@ -218,7 +264,7 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  const combinations = missingCombinations(env);
+  const combinations = [...missingCombinations(env), ...redisCombinationProblems(env)];
   if (!parsed.success || combinations.length > 0) {
     const problems = (parsed.error?.issues ?? []).map((issue): ConfigProblem => {
       const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
@@ -229,7 +275,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([...byText.values()]);
   }
   const e = parsed.data;
-  const auth0Base = e.AUTH0_DOMAIN.origin;
+  const defaults: TenantDefaults = {
+    approvers: { userIds: e.APPROVER_USER_IDS, usergroupId: e.APPROVER_USERGROUP_ID },
+    requiredApprovals: e.REQUIRED_APPROVALS,
+    approvalChannelId: e.APPROVAL_CHANNEL_ID,
+    requestTtlMs: e.REQUEST_TTL,
+    dryRun: e.DRY_RUN,
+    maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
+  };
+  const { tenants, problems } = e.TENANTS_FILE
+    ? tenantsFromFile(e.TENANTS_FILE, env, defaults)
+    : tenantFromEnv(e, defaults);
+  if (problems.length > 0) throw new ConfigError(problems);
   let apiUrl = e.SLACK_API_URL.href;
   if (!apiUrl.endsWith("/")) apiUrl += "/";
   return {
@@ -238,32 +295,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signingSecret: e.SLACK_SIGNING_SECRET || undefined,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl,
-      approvalChannelId: e.APPROVAL_CHANNEL_ID,
       auditChannelId: e.AUDIT_CHANNEL_ID,
     },
-    approvers: { userIds: e.APPROVER_USER_IDS, usergroupId: e.APPROVER_USERGROUP_ID },
+    tenants,
+    tenantsFile: e.TENANTS_FILE,
     requesters: { userIds: e.REQUESTER_USER_IDS, usergroupId: e.REQUESTER_USERGROUP_ID },
     policy: {
-      requiredApprovals: e.REQUIRED_APPROVALS,
-      requestTtlMs: e.REQUEST_TTL,
       maxOpenRequestsPerUser: e.MAX_OPEN_REQUESTS_PER_USER,
       userRateLimit: e.USER_RATE_LIMIT,
       allowedTeamIds: e.ALLOWED_TEAM_IDS,
-      dryRun: e.DRY_RUN,
       refusedAuditWindowMs: e.REFUSED_CLICK_AUDIT_WINDOW,
     },
     auditRetention: e.AUDIT_RETENTION,
     requestRetentionMs: e.REQUEST_RETENTION,
     auth0: {
-      baseUrl: auth0Base,
-      clientId: e.AUTH0_CLIENT_ID,
-      clientSecret: e.AUTH0_CLIENT_SECRET,
-      audience: e.AUTH0_AUDIENCE || `${auth0Base}/api/v2/`,
-      maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
       timeoutMs: e.AUTH0_TIMEOUT_MS,
       retryWindowMs: e.AUTH0_RETRY_WINDOW,
     },
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: redisSettings(e),
     port: e.PORT,
     metricsListen:
       e.METRICS_PORT === undefined

@@ -69,6 +69,11 @@ const REDACT_PATHS = [
   "*.appToken",
   "authorization",
   "*.authorization",
+  // ioredis's options (a Redis password, the Sentinels')
+  "password",
+  "*.password",
+  "sentinelPassword",
+  "*.sentinelPassword",
   "headers.authorization",
   "*.headers.authorization",
   "headers.cookie",

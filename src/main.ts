@@ -27,8 +27,10 @@ async function main(): Promise<void> {
   const role = readRole(process.argv.slice(2));
   loadDotenv({ quiet: true });
   if (role === "doctor") process.exit(await doctorMain(process.env, (line) => console.log(line)));
-  // No REDIS_URL (an empty line counts as none): run our own redis-server, if there is one.
-  const embeddedWanted = !process.env.REDIS_URL?.trim();
+  // No Redis named at all (an empty line counts as none): run our own redis-server, if there is
+  // one. Sentinels or Cluster nodes name a Redis without REDIS_URL.
+  const named = ["REDIS_URL", "REDIS_SENTINELS", "REDIS_CLUSTER_NODES"];
+  const embeddedWanted = !named.some((name) => process.env[name]?.trim());
   if (embeddedWanted) delete process.env.REDIS_URL;
   let config: Config;
   try {

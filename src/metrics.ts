@@ -14,6 +14,13 @@ export interface Auth0Counters {
   tokenFetches: number;
 }
 
+/** One Auth0 tenant as this process sees it. */
+export interface TenantCounters {
+  tenant: string;
+  auth0: Auth0Counters;
+  budget: BudgetStats;
+}
+
 /**
  * What /metrics shows: the standard process metrics, requests by outcome, time to decision, job
  * durations, Auth0 calls by status (429s visible), token fetches, and each queue's depth by state.
@@ -25,7 +32,7 @@ export class Metrics {
   readonly jobSeconds: Histogram<"queue" | "outcome">;
   private readonly queues: Queue[] = [];
 
-  constructor(auth0?: Auth0Counters) {
+  constructor(tenants: readonly TenantCounters[] = []) {
     // Unprefixed (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, …), as every Node.js
     // exporter names them, so the usual dashboards and alerts work unchanged. Ours carry the prefix.
     collectDefaultMetrics({ register: this.registry });
@@ -49,27 +56,70 @@ export class Metrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [this.registry],
     });
-    if (auth0) {
-      new Counter({
-        name: "promote_connection_auth0_requests_total",
-        help: "Auth0 Management API answers by HTTP status (network: no answer)",
-        labelNames: ["status"],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const [status, n] of Object.entries(auth0.apiCalls)) this.inc({ status }, n);
-        },
-      });
-      new Counter({
-        name: "promote_connection_auth0_token_fetches_total",
-        help: "Client-credentials tokens fetched from Auth0",
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          this.inc(auth0.tokenFetches);
-        },
-      });
-    }
+    if (tenants.length > 0) this.watchTenants(tenants);
+  }
+
+  /** Auth0 calls by status, token fetches, and the shared budget, per tenant. */
+  private watchTenants(tenants: readonly TenantCounters[]): void {
+    const registers = [this.registry];
+    const counted = (read: (t: TenantCounters) => number) =>
+      function (this: Counter<"tenant">) {
+        this.reset();
+        for (const t of tenants) this.inc({ tenant: t.tenant }, read(t));
+      };
+    const gauged = (read: (t: TenantCounters) => number) =>
+      function (this: Gauge<"tenant">) {
+        for (const t of tenants) this.set({ tenant: t.tenant }, read(t));
+      };
+    new Counter({
+      name: "promote_connection_auth0_requests_total",
+      help: "Auth0 Management API answers by tenant and HTTP status (network: no answer)",
+      labelNames: ["tenant", "status"],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of tenants) {
+          for (const [status, n] of Object.entries(t.auth0.apiCalls)) {
+            this.inc({ tenant: t.tenant, status }, n);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: "promote_connection_auth0_token_fetches_total",
+      help: "Client-credentials tokens fetched from Auth0 by this process, per tenant",
+      labelNames: ["tenant"],
+      registers,
+      collect: counted((t) => t.auth0.tokenFetches),
+    });
+    new Gauge({
+      name: "promote_connection_auth0_budget_tokens",
+      help: "Management API calls the shared budget believed left in Auth0's bucket",
+      labelNames: ["tenant"],
+      registers,
+      collect: gauged((t) => t.budget.tokens),
+    });
+    new Gauge({
+      name: "promote_connection_auth0_budget_rate_per_second",
+      help: "The refill rate of Auth0's bucket, as learnt from its rate-limit headers",
+      labelNames: ["tenant"],
+      registers,
+      collect: gauged((t) => t.budget.perSecond),
+    });
+    new Counter({
+      name: "promote_connection_auth0_budget_pauses_total",
+      help: "429s from Auth0 that paused every process until the bucket's reset",
+      labelNames: ["tenant"],
+      registers,
+      collect: counted((t) => t.budget.pauses),
+    });
+    new Counter({
+      name: "promote_connection_auth0_budget_wait_seconds_total",
+      help: "Time this process's Management API calls spent waiting for the budget",
+      labelNames: ["tenant"],
+      registers,
+      collect: counted((t) => t.budget.waitedMs / 1000),
+    });
   }
 
   /**
@@ -109,51 +159,6 @@ export class Metrics {
         this.set((await state()).lagEntries);
       },
     });
-  }
-
-  /** A tenant's shared Auth0 budget, as this process last saw it. */
-  watchBudget(tenant: string, stats: BudgetStats): void {
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["tenant"],
-        registers: [this.registry],
-        collect() {
-          this.set({ tenant }, read());
-        },
-      });
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ["tenant"],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          this.inc({ tenant }, read());
-        },
-      });
-    gauge(
-      "promote_connection_auth0_budget_tokens",
-      "Management API calls the shared budget believed left in Auth0's bucket",
-      () => stats.tokens,
-    );
-    gauge(
-      "promote_connection_auth0_budget_rate_per_second",
-      "The refill rate of Auth0's bucket, as learnt from its rate-limit headers",
-      () => stats.perSecond,
-    );
-    counter(
-      "promote_connection_auth0_budget_pauses_total",
-      "429s from Auth0 that paused every process until the bucket's reset",
-      () => stats.pauses,
-    );
-    counter(
-      "promote_connection_auth0_budget_wait_seconds_total",
-      "Time this process's Management API calls spent waiting for the budget",
-      () => stats.waitedMs / 1000,
-    );
   }
 
   /** Queues whose depth by state (BullMQ's own exporter) is part of every scrape. */

@@ -101,11 +101,11 @@ function processor(
   const queue = { rateLimit: async (ms: number) => void holds.push(ms) };
   return applyChangeProcessor({
     store,
-    auth0: tenant,
+    auth0For: (name) => (name === "default" ? tenant : undefined),
     outbox,
     queue: queue as unknown as Queue<ChangeJobData>,
     approvalsStillHold: options.approvalsStillHold ?? (async () => undefined),
-    dryRun: options.dryRun ?? false,
+    dryRun: () => options.dryRun ?? false,
     retry: { windowMs: options.retryWindowMs ?? 0, spacing: { delay: 100, maxDelay: 1_000 } },
     logger: createLogger({ level: "silent" }),
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
@@ -32,19 +35,30 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe("configuration", () => {
   it("fills in the documented defaults", () => {
     const config = loadConfig(GOOD);
-    expect(config.auth0.baseUrl).toBe("https://acme.us.auth0.com");
-    expect(config.auth0.audience).toBe("https://acme.us.auth0.com/api/v2/");
+    // The AUTH0_* variables are one tenant, named "default".
+    expect(config.tenants).toEqual([
+      {
+        name: "default",
+        baseUrl: "https://acme.us.auth0.com",
+        domain: "acme.us.auth0.com",
+        audience: "https://acme.us.auth0.com/api/v2/",
+        clientId: "client",
+        credential: { kind: "secret", secret: "client-secret" },
+        maxRequestsPerSecond: undefined,
+        approvers: { userIds: ["U0APPROVE1", "U0APPROVE2"], usergroupId: undefined },
+        requiredApprovals: 1,
+        approvalChannelId: "C0APPROVE1",
+        requestTtlMs: 24 * 3600_000,
+        dryRun: false,
+      },
+    ]);
     expect(config.slack.apiUrl).toBe("https://slack.com/api/");
     expect(config.redis.url).toBe("redis://127.0.0.1:6379");
     expect(config.port).toBe(3000);
-    expect(config.approvers.userIds).toEqual(["U0APPROVE1", "U0APPROVE2"]);
     expect(config.policy).toEqual({
-      requiredApprovals: 1,
-      requestTtlMs: 24 * 3600_000,
       maxOpenRequestsPerUser: 5,
       userRateLimit: { limit: 20, windowMs: 60_000 },
       allowedTeamIds: [],
-      dryRun: false,
       refusedAuditWindowMs: 10 * 60_000,
     });
     expect(config.requestRetentionMs).toBe(90 * 24 * 3600_000);
@@ -74,7 +88,7 @@ describe("configuration", () => {
   });
 
   it("accepts http:// only for loopback emulators", () => {
-    expect(loadConfig({ ...GOOD, AUTH0_DOMAIN: "http://127.0.0.1:4000" }).auth0.baseUrl).toBe(
+    expect(loadConfig({ ...GOOD, AUTH0_DOMAIN: "http://127.0.0.1:4000" }).tenants[0]?.baseUrl).toBe(
       "http://127.0.0.1:4000",
     );
     expect(loadConfig({ ...GOOD, SLACK_API_URL: "http://localhost:5000/api" }).slack.apiUrl).toBe(
@@ -180,5 +194,143 @@ describe("configuration", () => {
     });
     await bot.exited();
     expect(bot.output()).toMatch(/REQUIRED_APPROVALS is 2 and APPROVER_USER_IDS lists exactly 2/);
+  });
+});
+
+describe("Redis settings: one node, TLS, Sentinel, Cluster", () => {
+  const tempFile = () => {
+    const dir = mkdtempSync(join(tmpdir(), "promote-connection-config-"));
+    const file = join(dir, "ca.pem");
+    writeFileSync(file, "-----BEGIN CERTIFICATE-----\n");
+    return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it("one node by default, the prefix as given, no TLS files", () => {
+    expect(loadConfig(GOOD).redis).toEqual({
+      url: "redis://127.0.0.1:6379",
+      prefix: "promote-connection",
+      topology: { mode: "single" },
+      tls: {},
+    });
+  });
+
+  it("Sentinels as host:port (26379 when left out, IPv6 in brackets); TLS to them follows REDIS_URL unless told", () => {
+    const sentinel = loadConfig({
+      ...GOOD,
+      REDIS_URL: "rediss://:pw@mymaster",
+      REDIS_SENTINELS: "10.0.0.11:26380, sentinel-b.internal ,[::1]:26381",
+      REDIS_SENTINEL_NAME: "mymaster",
+      REDIS_SENTINEL_PASSWORD: "sentinel-pw",
+    }).redis;
+    expect(sentinel).toMatchObject({
+      prefix: "promote-connection",
+      topology: {
+        mode: "sentinel",
+        name: "mymaster",
+        sentinels: [
+          { host: "10.0.0.11", port: 26380 },
+          { host: "sentinel-b.internal", port: 26379 },
+          { host: "::1", port: 26381 },
+        ],
+        password: "sentinel-pw",
+        tls: true,
+      },
+    });
+    const plainSentinels = loadConfig({
+      ...GOOD,
+      REDIS_URL: "rediss://:pw@mymaster",
+      REDIS_SENTINELS: "10.0.0.11",
+      REDIS_SENTINEL_NAME: "mymaster",
+      REDIS_SENTINEL_TLS: "false",
+    }).redis.topology;
+    expect(plainSentinels).toMatchObject({ mode: "sentinel", tls: false });
+  });
+
+  it("a Cluster's prefix is a hash tag, so that every key is in one slot", () => {
+    const cluster = loadConfig({
+      ...GOOD,
+      REDIS_CLUSTER_NODES: "10.0.0.21,10.0.0.22:7001",
+      REDIS_PREFIX: "pc-prod",
+    }).redis;
+    expect(cluster).toMatchObject({
+      prefix: "{pc-prod}",
+      topology: {
+        mode: "cluster",
+        nodes: [
+          { host: "10.0.0.21", port: 6379 },
+          { host: "10.0.0.22", port: 7001 },
+        ],
+      },
+    });
+  });
+
+  it("TLS files are read from where they are named, with rediss://", () => {
+    const ca = tempFile();
+    try {
+      const redis = loadConfig({
+        ...GOOD,
+        REDIS_URL: "rediss://redis.internal:6380",
+        REDIS_TLS_CA_FILE: ca.file,
+        REDIS_TLS_CERT_FILE: ca.file,
+        REDIS_TLS_KEY_FILE: ca.file,
+        REDIS_TLS_SERVERNAME: "redis.internal",
+      }).redis;
+      expect(redis.tls).toEqual({
+        caFile: ca.file,
+        certFile: ca.file,
+        keyFile: ca.file,
+        servername: "redis.internal",
+      });
+    } finally {
+      ca.remove();
+    }
+  });
+
+  it("combinations that cannot work are refused, one line each, naming what to change", () => {
+    expect(
+      problems({ ...GOOD, REDIS_SENTINELS: "10.0.0.11", REDIS_CLUSTER_NODES: "10.0.0.21" }),
+    ).toEqual([
+      "REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set: Redis is either watched by Sentinels or a Cluster; keep one",
+      expect.stringMatching(/^REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: .*mymaster$/),
+    ]);
+    expect(
+      problems({ ...GOOD, REDIS_SENTINEL_NAME: "mymaster", REDIS_SENTINEL_PASSWORD: "x" }),
+    ).toEqual([
+      "REDIS_SENTINEL_NAME has no effect without REDIS_SENTINELS: set REDIS_SENTINELS too, or remove REDIS_SENTINEL_NAME",
+      "REDIS_SENTINEL_PASSWORD has no effect without REDIS_SENTINELS: set REDIS_SENTINELS too, or remove REDIS_SENTINEL_PASSWORD",
+    ]);
+    const ca = tempFile();
+    try {
+      expect(problems({ ...GOOD, REDIS_TLS_CA_FILE: ca.file })).toEqual([
+        "REDIS_TLS_CA_FILE has no effect: nothing uses TLS (REDIS_URL must start with rediss:// for TLS to Redis)",
+      ]);
+      expect(
+        problems({ ...GOOD, REDIS_URL: "rediss://redis.internal", REDIS_TLS_CERT_FILE: ca.file }),
+      ).toEqual([
+        "REDIS_TLS_KEY_FILE is required with REDIS_TLS_CERT_FILE: a client certificate goes with its private key",
+      ]);
+    } finally {
+      ca.remove();
+    }
+    expect(
+      problems({ ...GOOD, REDIS_URL: "redis://:pw@cluster/2", REDIS_CLUSTER_NODES: "10.0.0.21" }),
+    ).toEqual([
+      "REDIS_URL selects database 2, but a Redis Cluster has database 0 only: remove /2 from REDIS_URL",
+    ]);
+  });
+
+  it("malformed nodes and unreadable files are named", () => {
+    expect(
+      problems({
+        ...GOOD,
+        REDIS_URL: "rediss://redis.internal",
+        REDIS_CLUSTER_NODES: "10.0.0.21:99999,10.0.0.22:x",
+        REDIS_TLS_CA_FILE: "/nonexistent/ca.pem",
+      }),
+    ).toEqual([
+      'REDIS_CLUSTER_NODES "10.0.0.21:99999" is not host:port (such as 10.0.0.5:6379 or redis-1.internal:6379)',
+      'REDIS_CLUSTER_NODES "10.0.0.22:x" is not host:port (such as 10.0.0.5:6379 or redis-1.internal:6379)',
+      "REDIS_TLS_CA_FILE cannot be read (ENOENT): /nonexistent/ca.pem",
+    ]);
   });
 });

@@ -50,8 +50,10 @@ describe("health and metrics", () => {
     );
     expect(metrics).toMatch(/promote_connection_request_events_total\{event="requested"\} 1/);
     expect(metrics).toMatch(/promote_connection_request_events_total\{event="promoted"\} 1/);
-    expect(metrics).toMatch(/promote_connection_auth0_requests_total\{status="429"\} 1/);
-    expect(metrics).toMatch(/promote_connection_auth0_token_fetches_total 1/);
+    expect(metrics).toMatch(
+      /promote_connection_auth0_requests_total\{tenant="default",status="429"\} 1/,
+    );
+    expect(metrics).toMatch(/promote_connection_auth0_token_fetches_total\{tenant="default"\} 1/);
     expect(metrics).toMatch(
       /promote_connection_time_to_decision_seconds_count\{decision="approved"\} 1/,
     );

@@ -2,34 +2,44 @@ import { describe, expect, it } from "vitest";
 import { parseCommand } from "../src/slack/listeners/commands/subcommands.js";
 import { escapeMrkdwn } from "../src/slack/views/text.js";
 
+/** One tenant: commands need not name it. */
+const ONE = { tenants: ["default"] };
+const TWO = { tenants: ["dev", "prod"] };
+
 describe("reading /promote-connection", () => {
   it("takes an id or a name, then a reason with or without quotes", () => {
-    expect(parseCommand('con_A1b2C3d4E5f6G7h8 "onboarding Acme"')).toMatchObject({
+    expect(parseCommand('con_A1b2C3d4E5f6G7h8 "onboarding Acme"', ONE)).toMatchObject({
       name: "promote",
       args: { target: { kind: "id", id: "con_A1b2C3d4E5f6G7h8" }, reason: "onboarding Acme" },
     });
-    expect(parseCommand("acme-db “curly quotes”")).toMatchObject({
+    expect(parseCommand("acme-db “curly quotes”", ONE)).toMatchObject({
       args: { target: { kind: "name", name: "acme-db" }, reason: "curly quotes" },
     });
-    expect(parseCommand("demote acme-db")).toMatchObject({ name: "demote", args: { reason: "" } });
-    expect(parseCommand("promote history")).toMatchObject({
+    expect(parseCommand("demote acme-db", ONE)).toMatchObject({
+      name: "demote",
+      args: { reason: "" },
+    });
+    expect(parseCommand("promote history", ONE)).toMatchObject({
       args: { target: { name: "history" } },
     });
   });
 
   it("reads the subcommands", () => {
-    expect(parseCommand("")).toMatchObject({ name: "help" });
-    expect(parseCommand("help")).toMatchObject({ name: "help" });
-    expect(parseCommand("list")).toMatchObject({ name: "list", args: {} });
-    expect(parseCommand("cancel req_7k3m9qxa2b")).toMatchObject({
+    expect(parseCommand("", ONE)).toMatchObject({ name: "help" });
+    expect(parseCommand("help", ONE)).toMatchObject({ name: "help" });
+    expect(parseCommand("list", ONE)).toMatchObject({ name: "list", args: {} });
+    expect(parseCommand("cancel req_7k3m9qxa2b", ONE)).toMatchObject({
       name: "cancel",
       args: { requestId: "req_7k3m9qxa2b" },
     });
-    expect(parseCommand("status req_7k3m9qxa2b")).toMatchObject({
+    expect(parseCommand("status req_7k3m9qxa2b", ONE)).toMatchObject({
       name: "status",
       args: { target: { kind: "request", id: "req_7k3m9qxa2b" } },
     });
-    expect(parseCommand("history")).toMatchObject({ name: "history", args: { target: undefined } });
+    expect(parseCommand("history", ONE)).toMatchObject({
+      name: "history",
+      args: { target: undefined },
+    });
   });
 
   it("refuses malformed ids and names before anything reaches Auth0", () => {
@@ -40,11 +50,47 @@ describe("reading /promote-connection", () => {
       "-leading-dash",
       "x".repeat(200),
     ]) {
-      expect(parseCommand(text)).toHaveProperty("invalid");
+      expect(parseCommand(text, ONE)).toHaveProperty("invalid");
     }
-    expect(parseCommand("cancel nope")).toHaveProperty("invalid");
-    expect(parseCommand("list everything")).toHaveProperty("invalid");
-    expect(parseCommand(`acme-db ${"r".repeat(1001)}`)).toHaveProperty("invalid");
+    expect(parseCommand("cancel nope", ONE)).toHaveProperty("invalid");
+    expect(parseCommand("list everything", ONE)).toHaveProperty("invalid");
+    expect(parseCommand(`acme-db ${"r".repeat(1001)}`, ONE)).toHaveProperty("invalid");
+  });
+});
+
+describe("with several tenants", () => {
+  it("reads the tenant first; with one tenant it is optional", () => {
+    expect(parseCommand('dev shared-sso "reason"', TWO)).toMatchObject({
+      name: "promote",
+      args: { tenant: "dev", target: { name: "shared-sso" }, reason: "reason" },
+    });
+    expect(parseCommand("demote prod shared-sso", TWO)).toMatchObject({
+      name: "demote",
+      args: { tenant: "prod", target: { name: "shared-sso" } },
+    });
+    expect(parseCommand("status prod shared-sso", TWO)).toMatchObject({
+      args: { target: { tenant: "prod", name: "shared-sso" } },
+    });
+    expect(parseCommand("status req_7k3m9qxa2b", TWO)).toMatchObject({
+      args: { target: { kind: "request" } },
+    });
+    expect(parseCommand("list prod", TWO)).toMatchObject({ args: { tenant: "prod" } });
+    expect(parseCommand("list", TWO)).toMatchObject({ args: { tenant: undefined } });
+    expect(parseCommand("history prod acme-db", TWO)).toMatchObject({
+      args: { tenant: "prod", target: { name: "acme-db" } },
+    });
+    expect(parseCommand("default acme-db", ONE)).toMatchObject({
+      args: { tenant: "default", target: { name: "acme-db" } },
+    });
+    expect(parseCommand("acme-db", ONE)).toMatchObject({ args: { tenant: "default" } });
+  });
+
+  it("a command that names no tenant is answered with their names", () => {
+    for (const text of ["shared-sso", "demote shared-sso", "status shared-sso"]) {
+      const parsed = parseCommand(text, TWO);
+      expect(parsed).toHaveProperty("invalid");
+      expect((parsed as { invalid: string }).invalid).toMatch(/Which tenant\? .*`dev`, `prod`/);
+    }
   });
 });
 

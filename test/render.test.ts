@@ -14,6 +14,7 @@ const request: ChangeRequest = {
   id: "req_0123456789",
   kind: "connection-domain-level",
   tenant: "default",
+  tenantDomain: "acme.us.auth0.com",
   action: "promote",
   state: "PENDING",
   target: {
@@ -138,7 +139,8 @@ describe("renderBlocks", () => {
     expect(renderBlocks(blocks, { names }).split("\n")).toEqual([
       "Promote a connection to domain level",
       "════════════════════════════════════",
-      "@alice asks to promote acme-employees. It will then be usable by every application in the tenant, third-party ones included.",
+      "@alice asks to promote acme-employees in default (acme.us.auth0.com). It will then be usable by every application in the tenant, third-party ones included.",
+      "Tenant: default (acme.us.auth0.com)",
       "Connection: acme-employees",
       "ID: con_AcmeEmployees001",
       "Strategy: auth0",
@@ -174,7 +176,7 @@ describe("renderBlocks", () => {
       }),
     );
     expect(renderBlocks(line.blocks, { names })).toBe(
-      "🔒 refused req_0123456789 · promote acme-employees (con_AcmeEmployees001) · by @bob · 2025-01-15 09:30 UTC\n" +
+      "🔒 refused req_0123456789 · promote acme-employees (con_AcmeEmployees001) in default · by @bob · 2025-01-15 09:30 UTC\n" +
         "approve refused: you are not one of the approvers",
     );
   });

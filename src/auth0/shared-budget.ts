@@ -1,5 +1,6 @@
-import type { ClientContext, Redis, Result } from "ioredis";
+import type { ClientContext, Result } from "ioredis";
 import type { Logger } from "../log.js";
+import type { RedisClient } from "../redis.js";
 import {
   type CallPriority,
   LimiterBusyError,
@@ -171,7 +172,7 @@ return b.pausedUntil - t
 `;
 
 export interface SharedBudgetOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The Redis key of this tenant's budget. */
   key: string;
   /** AUTH0_MAX_REQUESTS_PER_SECOND: a ceiling, when set. */

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import { errorInWords } from "../error-words.js";
 import type { Logger } from "../log.js";
+import type { RedisClient } from "../redis.js";
 import { within } from "./bounded.js";
 import type { TenantSettings } from "./management.js";
 import { nameHash } from "./token-seal.js";
@@ -17,7 +17,7 @@ import { nameHash } from "./token-seal.js";
  */
 
 export interface TenantSettingsCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The tenant's name in this app's configuration ("default" while there is one). */
   tenant: string;

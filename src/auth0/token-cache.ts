@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import { errorInWords } from "../error-words.js";
 import type { Logger } from "../log.js";
+import type { RedisClient } from "../redis.js";
 import { within } from "./bounded.js";
 import { type TokenFailureReason, TokenRequestError } from "./errors.js";
 import {
@@ -32,7 +32,7 @@ import {
  */
 
 export interface SharedTokenCacheOptions extends TokenOwner {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   credential: ClientCredential;
   /** How long one fetch may hold the lock: longer than discovery plus a token request. */

@@ -1,8 +1,8 @@
 import { STATUS_CODES } from "node:http";
-import type { Redis } from "ioredis";
 import * as oidc from "openid-client";
 import { isLoopbackHost } from "../config.js";
 import type { Logger } from "../log.js";
+import type { RedisClient } from "../redis.js";
 import { networkFailure, type TokenFailureReason, TokenRequestError } from "./errors.js";
 import { SharedTokenCache } from "./token-cache.js";
 import type { CachedToken } from "./token-seal.js";
@@ -34,7 +34,7 @@ export interface TokenProviderOptions {
    * Share one token, encrypted, with every process using this Redis and prefix: one fetch for
    * the fleet, one refresh, one new token after a 401. Without it the process keeps its own.
    */
-  fleet?: { redis: Redis; prefix: string; tenant: string };
+  fleet?: { redis: RedisClient; prefix: string; tenant: string };
 }
 
 /** Used when Auth0 omits expires_in (it does not in practice); Auth0's documented default. */

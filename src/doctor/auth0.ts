@@ -6,7 +6,7 @@ import {
   TokenProvider,
   TokenRequestError,
 } from "../auth0/index.js";
-import type { Config } from "../config.js";
+import type { Config, TenantConfig } from "../config.js";
 import { errorInWords } from "../error-words.js";
 import { type CheckResult, fail, ok, skip, warn } from "./report.js";
 
@@ -32,27 +32,54 @@ export function auth0Names(): string[] {
   return [CHECK.token, ...AUTH0_SCOPES.map((s) => `Auth0 scope ${s.scope}`), CHECK.dcr];
 }
 
-const CHECK_AUTH0_SETTINGS =
-  "check AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE";
+/** Where a tenant's settings are written: the AUTH0_* variables, or its entry in TENANTS_FILE. */
+interface SettingNames {
+  domain: string;
+  clientId: string;
+  secret: string;
+  audience: string;
+  all: string;
+}
+
+function settingNames(config: Config, tenant: TenantConfig): SettingNames {
+  if (!config.tenantsFile) {
+    return {
+      domain: "AUTH0_DOMAIN",
+      clientId: "AUTH0_CLIENT_ID",
+      secret: "AUTH0_CLIENT_SECRET",
+      audience: "AUTH0_AUDIENCE",
+      all: "AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE",
+    };
+  }
+  const of = (key: string) => `${key} of tenant ${tenant.name} in ${config.tenantsFile}`;
+  return {
+    domain: of("domain"),
+    clientId: of("clientId"),
+    secret: of(tenant.credential.kind === "secret" ? "clientSecret" : "privateKeyFile"),
+    audience: of("audience"),
+    all: `tenant ${tenant.name}'s domain, clientId, credentials and audience in ${config.tenantsFile}`,
+  };
+}
 
 /** Where to look in the Auth0 Dashboard for each way a token request can fail. */
-function tokenFix(err: unknown, config: Config): string {
-  if (!(err instanceof TokenRequestError)) return CHECK_AUTH0_SETTINGS;
-  const app = `the application with client id ${config.auth0.clientId}`;
+function tokenFix(err: unknown, tenant: TenantConfig, names: SettingNames): string {
+  const checkSettings = `check ${names.all}`;
+  if (!(err instanceof TokenRequestError)) return checkSettings;
+  const app = `the application with client id ${tenant.clientId}`;
   const { reason } = err;
   switch (reason) {
     case "unreachable":
-      return "check AUTH0_DOMAIN (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)";
+      return `check ${names.domain} (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)`;
     case "invalid_client":
-      return `check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
+      return `check ${names.clientId} and ${names.secret}: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
     case "unknown_audience":
-      return `set AUTH0_AUDIENCE to the Management API identifier ${config.auth0.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
+      return `set ${names.audience} to the Management API identifier ${tenant.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
     case "not_authorized_for_api":
       return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
     case "grant_type_not_allowed":
       return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
     case "issuer_mismatch":
-      return "set AUTH0_DOMAIN to the tenant's canonical domain (…auth0.com), not a custom domain";
+      return `set ${names.domain} to the tenant's canonical domain (…auth0.com), not a custom domain`;
     case "rate_limited":
     case "server_error":
       return "try again shortly; if it persists, see https://status.auth0.com";
@@ -60,7 +87,7 @@ function tokenFix(err: unknown, config: Config): string {
     case "bad_answer":
     case "refused":
     case "other":
-      return CHECK_AUTH0_SETTINGS;
+      return checkSettings;
     default: {
       const unhandled: never = reason;
       throw new Error(`no fix for the token failure ${String(unhandled)}`);
@@ -68,15 +95,38 @@ function tokenFix(err: unknown, config: Config): string {
   }
 }
 
+/**
+ * One section per tenant: its token, scopes and DCR. With several tenants every line names its
+ * tenant ("prod: Auth0 token"), so a broken one is named.
+ */
 export async function checkAuth0(config: Config, timeoutMs: number): Promise<CheckResult[]> {
-  const { auth0 } = config;
+  const several = config.tenants.length > 1;
+  const sections = await Promise.all(
+    config.tenants.map(async (tenant) => {
+      const results = await checkTenant(config, tenant, timeoutMs);
+      return several ? results.map((r) => ({ ...r, name: `${tenant.name}: ${r.name}` })) : results;
+    }),
+  );
+  return sections.flat();
+}
+
+async function checkTenant(
+  config: Config,
+  tenant: TenantConfig,
+  timeoutMs: number,
+): Promise<CheckResult[]> {
   const transport = createTransport({ timeoutMs, connections: 2 });
   try {
+    if (tenant.credential.kind !== "secret") {
+      return [
+        fail(CHECK.token, "private_key_jwt is not supported by this build", "use clientSecret"),
+      ];
+    }
     const tokens = new TokenProvider({
-      baseUrl: auth0.baseUrl,
-      clientId: auth0.clientId,
-      clientSecret: auth0.clientSecret,
-      audience: auth0.audience,
+      baseUrl: tenant.baseUrl,
+      clientId: tenant.clientId,
+      clientSecret: tenant.credential.secret,
+      audience: tenant.audience,
       transport,
       timeoutMs,
     });
@@ -86,18 +136,17 @@ export async function checkAuth0(config: Config, timeoutMs: number): Promise<Che
     } catch (err) {
       const reason = "no Management API token";
       return [
-        fail(CHECK.token, errorInWords(err), tokenFix(err, config)),
+        fail(CHECK.token, errorInWords(err), tokenFix(err, tenant, settingNames(config, tenant))),
         ...AUTH0_SCOPES.map((s) => skip(`Auth0 scope ${s.scope}`, reason)),
         skip(CHECK.dcr, reason),
       ];
     }
-    const host = new URL(auth0.baseUrl).host;
     const results: CheckResult[] = [
-      ok(CHECK.token, `got a Management API token from ${host} for ${auth0.audience}`),
+      ok(CHECK.token, `got a Management API token from ${tenant.domain} for ${tenant.audience}`),
     ];
     for (const { scope, purpose, required } of AUTH0_SCOPES) {
       const name = `Auth0 scope ${scope}`;
-      const grant = `${MANAGEMENT_API_GRANTS} → the application with client id ${auth0.clientId} → tick ${scope}`;
+      const grant = `${MANAGEMENT_API_GRANTS} → the application with client id ${tenant.clientId} → tick ${scope}`;
       if (granted.includes(scope)) results.push(ok(name, `granted (${purpose})`));
       else if (required) {
         results.push(fail(name, `the token lacks ${scope}, needed for ${purpose}`, grant));
@@ -116,10 +165,10 @@ export async function checkAuth0(config: Config, timeoutMs: number): Promise<Che
       return results;
     }
     const management = new ManagementClient({
-      baseUrl: auth0.baseUrl,
+      baseUrl: tenant.baseUrl,
       tokens,
       transport,
-      limiter: new RateLimiter({ perSecond: auth0.maxRequestsPerSecond ?? 2 }),
+      limiter: new RateLimiter({ perSecond: tenant.maxRequestsPerSecond ?? 2 }),
     });
     results.push(await checkDynamicClientRegistration(management));
     return results;

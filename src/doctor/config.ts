@@ -40,12 +40,19 @@ function describeConfig(config: Config): string {
   const listen = config.metricsListen;
   const host = listen?.host.includes(":") ? `[${listen.host}]` : listen?.host;
   const metrics = listen ? `; /metrics and /readyz on ${host}:${listen.port}` : "";
-  const { userIds, usergroupId } = config.approvers;
-  const approvers = [
-    userIds.length > 0 ? `${userIds.length} ${userIds.length === 1 ? "user" : "users"}` : "",
-    usergroupId ? `user group ${usergroupId}` : "",
-  ]
-    .filter(Boolean)
-    .join(" and ");
-  return `valid (${mode}${metrics}; approvers: ${approvers})`;
+  const approversOf = (t: Config["tenants"][number]) => {
+    const { userIds, usergroupId } = t.approvers;
+    return [
+      userIds.length > 0 ? `${userIds.length} ${userIds.length === 1 ? "user" : "users"}` : "",
+      usergroupId ? `user group ${usergroupId}` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
+  };
+  const [only] = config.tenants;
+  const tenants =
+    config.tenants.length === 1 && only
+      ? `approvers: ${approversOf(only)}`
+      : `tenants: ${config.tenants.map((t) => `${t.name} (${t.domain}, approvers: ${approversOf(t)})`).join("; ")}`;
+  return `valid (${mode}${metrics}; ${tenants})`;
 }

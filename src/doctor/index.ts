@@ -78,6 +78,7 @@ function secretScrubber(env: NodeJS.ProcessEnv): (text: string) => string {
     env.SLACK_APP_TOKEN,
     env.AUTH0_CLIENT_SECRET,
     redisPassword(env.REDIS_URL),
+    env.REDIS_SENTINEL_PASSWORD,
   ]
     .map((s) => s?.trim())
     .filter((s): s is string => typeof s === "string" && s.length >= 4)

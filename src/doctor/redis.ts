@@ -1,7 +1,16 @@
-import { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { networkFailure } from "../auth0/errors.js";
 import type { Config } from "../config.js";
 import { errorInWords } from "../error-words.js";
+import {
+  createRedisClient,
+  describeRedis,
+  type RedisClient,
+  refusedCredentials,
+  tlsFailure,
+  urlCredentials,
+  usesTls,
+} from "../redis.js";
 import { AuditLog } from "../requests/audit-log.js";
 import { type CheckResult, fail, ok, skip, warn } from "./report.js";
 
@@ -19,24 +28,7 @@ export function redisNames(): string[] {
 }
 
 export function redisPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** REDIS_URL fit to print: the password, if any, is masked. */
-function printableRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return "REDIS_URL";
-  }
+  return url ? urlCredentials(url).password : undefined;
 }
 
 /** `INFO <section>` as key → value. */
@@ -54,69 +46,156 @@ function parseInfo(info: string): Map<string, string> {
  * (no codes), so their words are read here, where the error arrives: Redis's NOAUTH and
  * WRONGPASS replies, older servers' "invalid password", the parser's "Protocol error".
  */
-function redisFailure(cause: unknown, timeoutMs: number): { reason: string; auth: boolean } {
-  const network = networkFailure(cause, timeoutMs);
-  if (network) return { reason: network.reason, auth: false };
+function redisFailure(cause: unknown, timeoutMs: number, config: Config) {
+  const tls = tlsFailure(cause);
+  if (tls) return tls;
   const said = errorInWords(cause);
-  if (/Unknown RESP type|Protocol error/i.test(said)) {
+  if (refusedCredentials(cause)) {
     return {
-      reason: "something that is not Redis answered there (check the host and port)",
-      auth: false,
+      reason: said,
+      fix: "put the right user and password in REDIS_URL (redis://user:password@host:6379)",
     };
   }
-  return { reason: said, auth: /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(said) };
+  const where = config.redis.topology.mode;
+  const fix =
+    where === "sentinel"
+      ? "start the Sentinels and their master, or set REDIS_SENTINELS to Sentinels this host can reach"
+      : where === "cluster"
+        ? "start the Cluster, or set REDIS_CLUSTER_NODES to nodes of it this host can reach"
+        : "start Redis, or set REDIS_URL to a Redis this host can reach";
+  // ioredis keeps no code of a Cluster node's failure: "Connection is closed." at best.
+  if (where === "cluster") return { reason: `none of its nodes could be used (${said})`, fix };
+  const network = networkFailure(cause, timeoutMs);
+  // Closed at once, with or without a reset: what a TLS server does to what it cannot take.
+  if (network?.code === "ECONNRESET" || /^Connection is closed/.test(said)) {
+    const closed = network?.reason ?? "the connection was closed";
+    const hint = closedHint(config);
+    return hint ? { reason: `${closed} (${hint.why})`, fix: hint.fix } : { reason: closed, fix };
+  }
+  if (network) return { reason: network.reason, fix };
+  if (/Unknown RESP type|Protocol error/i.test(said)) {
+    return { reason: "something that is not Redis answered there (check the host and port)", fix };
+  }
+  return { reason: said, fix };
+}
+
+/** What a Redis that closes the connection at once usually means, given what was sent it. */
+function closedHint(config: Config): { why: string; fix: string } | undefined {
+  if (!usesTls(config.redis)) {
+    return {
+      why: "as a Redis that speaks TLS only does to plain connections",
+      fix: "if it speaks TLS, write REDIS_URL as rediss://…",
+    };
+  }
+  if (!config.redis.tls.certFile) {
+    return {
+      why: "as a Redis that asks clients for a certificate (tls-auth-clients yes) does without one",
+      fix: "if it asks for a client certificate, set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE",
+    };
+  }
+  return undefined;
+}
+
+/** The nodes whose settings matter: a Cluster's masters (each holds keys), or the one node. */
+function dataNodes(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes("master") : [redis];
+}
+
+/** Which topology, and for a Cluster how many masters and where the bot's keys live. */
+async function topologyWords(redis: RedisClient, config: Config): Promise<string> {
+  const { topology } = describeRedis(config.redis);
+  if (!(redis instanceof Cluster)) return topology;
+  const masters = redis.nodes("master").length;
+  const slot = Number(await redis.cluster("KEYSLOT", config.redis.prefix));
+  return `${topology} of ${masters} masters; keys under ${config.redis.prefix} in slot ${slot}`;
+}
+
+/** The Redis line, and the lines that depend on it skipped for `why`. */
+function stopAt(redisLine: CheckResult, why: string): CheckResult[] {
+  return [
+    redisLine,
+    skip(CHECK.eviction, why),
+    skip(CHECK.persistence, why),
+    skip(CHECK.auditRelay, why),
+  ];
 }
 
 export async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
-  const where = printableRedisUrl(config.redis.url);
-  const redis = new Redis(config.redis.url, {
-    connectionName: "promote-connection:doctor",
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 1,
-    // One attempt: the doctor reports an unreachable Redis, it does not wait for it.
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-    // ioredis waits this long for a socket that already failed to say it closed (default 2 s),
-    // which would keep the process alive after the report.
-    disconnectTimeout: 200,
+  const { where } = describeRedis(config.redis);
+  const redis = createRedisClient(config.redis, "promote-connection:doctor", {
+    purpose: "check",
+    timeoutMs,
   });
-  // connect() only says "Connection is closed."; the 'error' event says why. Unhandled, that
-  // event would crash the process.
+  // connect() only says "Connection is closed." or "None of startup nodes is available"; the
+  // error events say why. Unhandled, they would crash the process.
   let socketError: unknown;
-  redis.on("error", (err: unknown) => {
-    socketError = err;
-  });
+  const remember = (err: unknown) => {
+    socketError ??= err;
+  };
+  redis.on("error", remember);
+  redis.on("node error", remember);
   try {
     let version: string | undefined;
+    let topology: string;
     try {
       await redis.connect();
       version = parseInfo(await redis.info("server")).get("redis_version");
+      topology = await topologyWords(redis, config);
     } catch (err) {
-      const failure = redisFailure(socketError ?? err, timeoutMs);
-      return [
-        fail(
-          CHECK.redis,
-          `not reachable at ${where}: ${failure.reason}`,
-          failure.auth
-            ? "put the right user and password in REDIS_URL (redis://user:password@host:6379)"
-            : "start Redis, or set REDIS_URL to a Redis this host can reach",
-        ),
-        skip(CHECK.eviction, "Redis is not reachable"),
-        skip(CHECK.persistence, "Redis is not reachable"),
-        skip(CHECK.auditRelay, "Redis is not reachable"),
-      ];
+      const failure = redisFailure(socketError ?? err, timeoutMs, config);
+      return stopAt(
+        fail(CHECK.redis, `not reachable at ${where}: ${failure.reason}`, failure.fix),
+        "Redis is not reachable",
+      );
     }
+    if (!(redis instanceof Cluster)) {
+      const role = parseInfo(await redis.info("replication")).get("role");
+      if (role === "slave") {
+        return stopAt(
+          fail(
+            CHECK.redis,
+            `reachable at ${where}, but it is a replica (read-only): every write would fail`,
+            config.redis.topology.mode === "sentinel"
+              ? "check the Sentinels: the master they name is a replica"
+              : "set REDIS_URL to the master, or REDIS_SENTINELS to the Sentinels that watch it",
+          ),
+          "Redis is a replica",
+        );
+      }
+    }
+    const nodes = dataNodes(redis);
     return [
-      ok(CHECK.redis, `reachable at ${where}${version ? ` (Redis ${version})` : ""}`),
-      await checkEviction(redis),
-      await checkPersistence(redis),
+      ok(CHECK.redis, `reachable at ${where} (${topology}${version ? `; Redis ${version}` : ""})`),
+      await onEveryNode(CHECK.eviction, nodes, checkEviction),
+      await onEveryNode(CHECK.persistence, nodes, checkPersistence),
       await checkAuditRelay(redis, config),
     ];
   } finally {
     redis.disconnect();
   }
+}
+
+const RANK: Record<CheckResult["status"], number> = { ok: 0, skip: 1, warn: 2, fail: 3 };
+
+/**
+ * A check of a node's settings, on every node that holds keys: one node's answer as it is; for
+ * several, the worst, naming the node, or the common answer when all agree.
+ */
+async function onEveryNode(
+  name: string,
+  nodes: Redis[],
+  check: (node: Redis) => Promise<CheckResult>,
+): Promise<CheckResult> {
+  const results = await Promise.all(nodes.map(check));
+  const [first] = results;
+  if (!first) return skip(name, "no master of the Cluster is known");
+  if (results.length === 1) return first;
+  const worst = results.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  if (worst.status === "ok")
+    return { ...first, detail: `${first.detail} (all ${results.length} masters)` };
+  const node = nodes[results.indexOf(worst)];
+  const address = node ? `${node.options.host}:${node.options.port}` : "a master";
+  return { ...worst, detail: `on ${address}: ${worst.detail}` };
 }
 
 async function checkEviction(redis: Redis): Promise<CheckResult> {
@@ -185,7 +264,7 @@ const CHANNEL_GONE = new Set(["not_in_channel", "channel_not_found", "is_archive
 const TOKEN_GONE = new Set(["token_revoked", "account_inactive", "invalid_auth", "not_authed"]);
 
 /** Whether the audit channel keeps up with the trail, and why not when it is held. */
-async function checkAuditRelay(redis: Redis, config: Config): Promise<CheckResult> {
+async function checkAuditRelay(redis: RedisClient, config: Config): Promise<CheckResult> {
   const log = new AuditLog(redis, config.redis.prefix, config.auditRetention);
   let held: Awaited<ReturnType<AuditLog["holdStatus"]>>;
   let lag: { entries: number; seconds: number };

@@ -31,6 +31,30 @@ function channelsToCheck(approvalId: string, auditId: string): ChannelToCheck[] 
   ];
 }
 
+/** The audit channel, and every tenant's approvals channel (once each). */
+function configuredChannels(config: Config): ChannelToCheck[] {
+  const byChannel = new Map<string, string[]>();
+  for (const t of config.tenants) {
+    byChannel.set(t.approvalChannelId, [...(byChannel.get(t.approvalChannelId) ?? []), t.name]);
+  }
+  const [only] = byChannel.keys();
+  if (byChannel.size === 1 && only) return channelsToCheck(only, config.slack.auditChannelId);
+  const where = config.tenantsFile ? "approvalChannelId in TENANTS_FILE" : "APPROVAL_CHANNEL_ID";
+  const channels: ChannelToCheck[] = [...byChannel].map(([id, tenants]) => ({
+    name: `Slack approvals channel for ${tenants.join(", ")}`,
+    id,
+    variables: where,
+  }));
+  if (!byChannel.has(config.slack.auditChannelId)) {
+    channels.push({
+      name: "Slack audit channel",
+      id: config.slack.auditChannelId,
+      variables: "AUDIT_CHANNEL_ID",
+    });
+  }
+  return channels;
+}
+
 export function slackNames(env: NodeJS.ProcessEnv): string[] {
   const approval = env.APPROVAL_CHANNEL_ID?.trim() ?? "";
   const audit = env.AUDIT_CHANNEL_ID?.trim() ?? "";
@@ -107,7 +131,7 @@ const BAD_TOKEN = new Set([
 ]);
 
 export async function checkSlack(config: Config, timeoutMs: number): Promise<CheckResult[]> {
-  const channels = channelsToCheck(config.slack.approvalChannelId, config.slack.auditChannelId);
+  const channels = configuredChannels(config);
   // Its own connection pool, closed when done: the global fetch's idle keep-alive sockets
   // would hold the process open for seconds after the report is printed.
   const agent = new Agent({

@@ -11,7 +11,8 @@ import type { ChangeJobData } from "./queues.js";
 
 export interface ApplyChangeDeps {
   store: RequestStore;
-  auth0: ManagementApi;
+  /** The Management API of a tenant (for approved changes); undefined for one not configured. */
+  auth0For: (tenant: string) => ManagementApi | undefined;
   outbox: Outbox;
   /** The change queue itself, to hold it while Auth0's rate limit resets. */
   queue: Queue<ChangeJobData>;
@@ -20,8 +21,11 @@ export interface ApplyChangeDeps {
    * requester's, every approver still one, asked fresh)? Undefined when they do, else why not.
    */
   approvalsStillHold: (request: ChangeRequest) => Promise<string | undefined>;
-  /** DRY_RUN where the worker runs: nothing is changed, whatever the request recorded. */
-  dryRun: boolean;
+  /**
+   * The tenant's dry run where the worker runs (DRY_RUN, or the tenant's dryRun): nothing is
+   * changed, whatever the request recorded.
+   */
+  dryRun: (tenant: string) => boolean;
   /**
    * While Auth0 is unavailable (network errors, 5xx, 429) an approved change is tried again for
    * `windowMs` after its first failure, `spacing` apart, and never failed meanwhile.
@@ -67,8 +71,11 @@ async function applyChange(
   }
   const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
 
+  const auth0 = deps.auth0For(request.tenant);
   let refusal: string | undefined;
-  if ((request.decidedAt ?? 0) > request.expiresAt) {
+  if (!auth0) {
+    refusal = `its tenant ${request.tenant} is not configured on this worker`;
+  } else if ((request.decidedAt ?? 0) > request.expiresAt) {
     refusal = `it was approved after it expired (${new Date(request.expiresAt).toISOString()})`;
   } else {
     try {
@@ -78,7 +85,7 @@ async function applyChange(
       refusal = `its approvals could not be checked (${errorInWords(err)})`;
     }
   }
-  if (refusal) {
+  if (refusal || !auth0) {
     const words = `Not applied: ${refusal}. Nothing was changed in Auth0.`;
     log.warn({ refusal }, "approved request refused by the worker's last check");
     await finish(deps, request, { state: "FAILED", words });
@@ -86,11 +93,11 @@ async function applyChange(
   }
 
   const where = { kind: request.kind, targetId: request.target.id, action: request.action };
-  const killSwitch = deps.dryRun && !request.dryRun;
-  const dryRun = request.dryRun || deps.dryRun;
+  const killSwitch = deps.dryRun(request.tenant) && !request.dryRun;
+  const dryRun = request.dryRun || killSwitch;
   log.info({ ...where, dryRun }, "change started");
   const kind = changeKind(request.kind);
-  const api = watchingWrites(deps.auth0);
+  const api = watchingWrites(auth0);
   let outcome: Outcome;
   try {
     const words = await kind.apply(api, request, { dryRun });
@@ -105,7 +112,7 @@ async function applyChange(
       log.error({ err }, "Auth0 stayed unavailable for the whole retry window");
       // Only a change that was sent may have been applied unseen.
       outcome = api.wrote()
-        ? await checkAgain(deps, request, err, windowWords(deps, until))
+        ? await checkAgain(api, request, err, windowWords(deps, until))
         : failed(err, windowWords(deps, until));
     } else {
       log.error({ err }, "change failed for good");
@@ -189,14 +196,14 @@ async function tryAgainLater(
  * did not happen; when even that fails, the outcome is unknown, and said so.
  */
 async function checkAgain(
-  deps: ApplyChangeDeps,
+  api: ManagementApi,
   request: ChangeRequest,
   err: unknown,
   words?: (said: string) => string,
 ) {
   const said = errorInWords(err);
   try {
-    if (!(await changeKind(request.kind).isApplied(deps.auth0, request))) return failed(err, words);
+    if (!(await changeKind(request.kind).isApplied(api, request))) return failed(err, words);
     return {
       state: "DONE",
       words: `${request.target.name}: the change is in place (Auth0 answered the last attempt with "${said}", but reading it again shows it applied).`,

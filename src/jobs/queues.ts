@@ -1,5 +1,4 @@
 import type { JobsOptions, Queue, WorkerOptions } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
 
 /** What one queue does with its jobs: retries, locks, retention. Data, read in one place. */
 export interface QueuePolicy {
@@ -122,25 +121,6 @@ export function workerOptions(
 
 export interface ChangeJobData {
   requestId: string;
-}
-
-/** Redis for request state and producers: fail fast so a person hears "Redis unreachable". */
-export function createRedis(url: string, name: string): Redis {
-  const options: RedisOptions = {
-    connectionName: name,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3_000,
-    enableReadyCheck: true,
-  };
-  return new Redis(url, options);
-}
-
-/**
- * Connection options for BullMQ workers: they block on Redis and must retry for ever (BullMQ
- * requires maxRetriesPerRequest null). Options, not a client, so the worker owns and closes it.
- */
-export function workerConnection(url: string, name: string) {
-  return { url, connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true };
 }
 
 /**

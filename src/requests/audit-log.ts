@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis.js";
 import { isChangeKindName } from "./changes/index.js";
 import {
   type ChangeAction,
@@ -144,7 +144,7 @@ export class AuditLog {
   private readonly holdKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly retention: number,
   ) {
@@ -231,7 +231,12 @@ export class AuditLog {
 
   /** Newest first; optionally only one target's events. Reads at most `scan` entries. */
   async recent(
-    options: { target?: { id?: string; name?: string }; limit?: number; scan?: number } = {},
+    options: {
+      tenant?: string;
+      target?: { id?: string; name?: string };
+      limit?: number;
+      scan?: number;
+    } = {},
   ): Promise<AuditRecord[]> {
     const wanted = options.target;
     const limit = options.limit ?? 15;
@@ -239,6 +244,7 @@ export class AuditLog {
     const out: AuditRecord[] = [];
     for (const [, flat] of entries) {
       const record = fromEntry(fromFieldList(flat));
+      if (options.tenant && record.tenant !== options.tenant) continue;
       if (wanted?.id && record.targetId !== wanted.id) continue;
       if (wanted?.name && record.targetName !== wanted.name) continue;
       out.push(record);

@@ -55,6 +55,8 @@ export interface ChangeRequest {
   id: string;
   kind: ChangeKindName;
   tenant: string;
+  /** The tenant's domain when the request was made, to name it in messages ("acme.us.auth0.com"). */
+  tenantDomain: string | undefined;
   action: ChangeAction;
   target: ChangeTarget;
   state: RequestState;

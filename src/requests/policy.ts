@@ -68,10 +68,27 @@ export type Decision = { allowed: true } | { allowed: false; why: string };
  * visible to the whole channel, so hiding them would protect nothing.
  */
 export class RequestPolicy {
+  /**
+   * @param approvers who may decide, per tenant (a production tenant may have stricter ones)
+   * @param requesters who may ask, for every tenant
+   */
   constructor(
-    readonly approvers: People,
+    private readonly approvers: ReadonlyMap<string, People>,
     readonly requesters: People,
   ) {}
+
+  private approversOf(tenant: string): People | undefined {
+    return this.approvers.get(tenant);
+  }
+
+  /** Is this person an approver of `tenant`, or of any tenant when none is named? */
+  async isApprover(userId: string, tenant?: string): Promise<boolean> {
+    if (tenant !== undefined) return (await this.approversOf(tenant)?.includes(userId)) === true;
+    for (const people of this.approvers.values()) {
+      if (await people.includes(userId)) return true;
+    }
+    return false;
+  }
 
   async mayRequest(userId: string): Promise<Decision> {
     if (this.requesters.isEveryone || (await this.requesters.includes(userId))) {
@@ -85,13 +102,14 @@ export class RequestPolicy {
 
   /**
    * May this person see requests at all (status, list, history, the App Home tab)? When
-   * requesters are listed, only they and the approvers may; otherwise anyone who may ask.
+   * requesters are listed, only they and the approvers (of any tenant) may; otherwise anyone who
+   * may ask.
    */
   async mayRead(userId: string): Promise<Decision> {
     if (this.requesters.isEveryone || (await this.requesters.includes(userId))) {
       return { allowed: true };
     }
-    if (await this.approvers.includes(userId)) return { allowed: true };
+    if (await this.isApprover(userId)) return { allowed: true };
     return {
       allowed: false,
       why: `only ${this.requesters.describe()} and the approvers may`,
@@ -100,35 +118,55 @@ export class RequestPolicy {
 
   /**
    * May this person read what people wrote about a request: the requester's reason, an
-   * approver's reason for denying it? Its requester and the approvers, who decide on it.
+   * approver's reason for denying it? Its requester and its tenant's approvers, who decide on it.
    */
   async maySeeReasons(
     userId: string,
-    request: Pick<ChangeRequest, "requesterId">,
+    request: Pick<ChangeRequest, "requesterId" | "tenant">,
   ): Promise<boolean> {
-    return userId === request.requesterId || (await this.approvers.includes(userId));
+    return userId === request.requesterId || (await this.isApprover(userId, request.tenant));
   }
 
   /** Can this user decide on this request? The requester never decides on their own. */
-  async mayDecide(userId: string, request: Pick<ChangeRequest, "requesterId">): Promise<Decision> {
+  async mayDecide(
+    userId: string,
+    request: Pick<ChangeRequest, "requesterId" | "tenant">,
+  ): Promise<Decision> {
     if (userId === request.requesterId) {
       return { allowed: false, why: "you made this request, so someone else has to decide on it" };
     }
-    if (await this.approvers.includes(userId)) return { allowed: true };
-    return { allowed: false, why: "you are not one of the approvers for connection changes" };
+    if (await this.isApprover(userId, request.tenant)) return { allowed: true };
+    return {
+      allowed: false,
+      why:
+        this.approvers.size > 1
+          ? `you are not one of the approvers for ${request.tenant}`
+          : "you are not one of the approvers for connection changes",
+    };
   }
 
-  describeApprovers(): string {
-    return this.approvers.describe();
+  /** The pending requests among these that wait for this person's decision. */
+  async waitingFor(userId: string, requests: readonly ChangeRequest[]): Promise<ChangeRequest[]> {
+    const waiting: ChangeRequest[] = [];
+    for (const r of requests) {
+      if (r.state !== "PENDING" || r.requesterId === userId || r.approvals.includes(userId))
+        continue;
+      if (await this.isApprover(userId, r.tenant)) waiting.push(r);
+    }
+    return waiting;
+  }
+
+  describeApprovers(tenant: string): string {
+    return this.approversOf(tenant)?.describe() ?? "nobody (the tenant is not configured)";
   }
 
   /**
    * The worker's last check before it applies a change: enough distinct approvals, none of them
-   * the requester's, and every approver still an approver now (asked fresh, not from a cache).
-   * Undefined when the approvals hold; else why not, in words.
+   * the requester's, and every approver still an approver of the request's tenant now (asked
+   * fresh, not from a cache). Undefined when the approvals hold; else why not, in words.
    */
   async approvalsStillHold(
-    request: Pick<ChangeRequest, "requesterId" | "approvals" | "requiredApprovals">,
+    request: Pick<ChangeRequest, "requesterId" | "approvals" | "requiredApprovals" | "tenant">,
   ): Promise<string | undefined> {
     const distinct = new Set(request.approvals);
     if (distinct.has(request.requesterId)) {
@@ -137,8 +175,10 @@ export class RequestPolicy {
     if (distinct.size < request.requiredApprovals) {
       return `it has ${distinct.size} approval(s) where ${request.requiredApprovals} are needed`;
     }
+    const approvers = this.approversOf(request.tenant);
+    if (!approvers) return `its tenant ${request.tenant} is no longer configured`;
     for (const approver of distinct) {
-      if (!(await this.approvers.includes(approver, { fresh: true }))) {
+      if (!(await approvers.includes(approver, { fresh: true }))) {
         return `<@${approver}>, who approved it, is no longer an approver`;
       }
     }

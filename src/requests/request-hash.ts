@@ -50,6 +50,7 @@ export function fromHash(
     id: h.id,
     kind: h.kind !== undefined && isChangeKindName(h.kind) ? h.kind : "connection-domain-level",
     tenant: h.tenant ?? DEFAULT_TENANT,
+    tenantDomain: h.tenantDomain || undefined,
     action: (h.action as ChangeAction) ?? "promote",
     target: targetOf(h),
     state: h.state as RequestState,

@@ -2,7 +2,10 @@
  * The Lua scripts behind RequestStore. Every change of a request is one script, so two clicks,
  * two approvers, a Slack retry or two bot replicas can never both win it, and every change writes
  * its audit event to the stream in the same atomic step: no state change without its event, no
- * event without its change. Keys (single Redis node; scripts derive them from the prefix p):
+ * event without its change. Each script is called with one declared key, KEYS[1], the request's
+ * own ({p}:request:{id}), which a Redis Cluster routes it by; the scripts derive every key they
+ * touch from the prefix p (ARGV[1]), so in a Cluster, where p is a hash tag, all of them are in
+ * KEYS[1]'s slot, on the node the script runs on. Keys:
  *   {p}:request:{id}              hash, the request
  *   {p}:request:{id}:approvals    sorted set, approver -> when
  *   {p}:state:{STATE}             sorted set, ids by time of entering the state

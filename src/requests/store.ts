@@ -1,4 +1,5 @@
-import type { ClientContext, Redis, Result } from "ioredis";
+import type { ClientContext, Result } from "ioredis";
+import { type RedisClient, scanKeys } from "../redis.js";
 import type { AuditEvent } from "./audit-log.js";
 import { changeKind, type TargetRef } from "./changes/index.js";
 import {
@@ -87,7 +88,7 @@ export class RequestStore {
   readonly retentionMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: StoreOptions | (() => number) = {},
   ) {
@@ -95,11 +96,14 @@ export class RequestStore {
     this.now = opts.now ?? Date.now;
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
     if (!this.redis.createRequest) {
-      this.redis.defineCommand("createRequest", { numberOfKeys: 0, lua: CREATE_SCRIPT });
-      this.redis.defineCommand("transitionRequest", { numberOfKeys: 0, lua: TRANSITION_SCRIPT });
-      this.redis.defineCommand("approveRequest", { numberOfKeys: 0, lua: APPROVE_SCRIPT });
-      this.redis.defineCommand("refuseClick", { numberOfKeys: 0, lua: REFUSE_SCRIPT });
-      this.redis.defineCommand("migrateRequest", { numberOfKeys: 0, lua: MIGRATE_SCRIPT });
+      // KEYS[1] is the request's key: a Cluster sends each script to the node holding it, and
+      // with it every key the script derives from the prefix (one hash tag, one slot).
+      const script = (lua: string) => ({ numberOfKeys: 1, lua });
+      this.redis.defineCommand("createRequest", script(CREATE_SCRIPT));
+      this.redis.defineCommand("transitionRequest", script(TRANSITION_SCRIPT));
+      this.redis.defineCommand("approveRequest", script(APPROVE_SCRIPT));
+      this.redis.defineCommand("refuseClick", script(REFUSE_SCRIPT));
+      this.redis.defineCommand("migrateRequest", script(MIGRATE_SCRIPT));
     }
   }
 
@@ -132,6 +136,7 @@ export class RequestStore {
       auditPermalink: undefined,
     };
     const result = (await this.redis.createRequest(
+      this.key(request.id),
       this.prefix,
       request.id,
       String(createdAt),
@@ -206,6 +211,7 @@ export class RequestStore {
     change: { fields?: Fields } & Partial<ChangeEvent> = {},
   ): Promise<TransitionResult> {
     const result = (await this.redis.transitionRequest(
+      this.key(id),
       this.prefix,
       id,
       from,
@@ -234,6 +240,7 @@ export class RequestStore {
    */
   async refuse(id: string, userId: string, detail: string, windowMs: number): Promise<boolean> {
     const recorded = await this.redis.refuseClick(
+      this.key(id),
       this.prefix,
       id,
       userId,
@@ -247,6 +254,7 @@ export class RequestStore {
   /** One approver's approval; see APPROVE_SCRIPT. */
   async approve(id: string, approverId: string): Promise<ApproveResult> {
     const [outcome, detail, flat, approvals] = (await this.redis.approveRequest(
+      this.key(id),
       this.prefix,
       id,
       approverId,
@@ -314,23 +322,14 @@ export class RequestStore {
       await this.redis.del(...ids.flatMap((id) => [this.key(id), `${this.key(id)}:approvals`]));
       forgotten += ids.length;
     }
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(
-        cursor,
-        "MATCH",
-        `${this.prefix}:user-requests:*`,
-        "COUNT",
-        500,
-      );
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, `${this.prefix}:user-requests:*`, 500)) {
       for (const key of keys) {
         const old = await this.redis.zrangebyscore(key, "-inf", cutoff, "LIMIT", 0, 1_000);
         const exists = await Promise.all(old.map((id) => this.redis.exists(this.key(id))));
         const gone = old.filter((_, i) => exists[i] === 0);
         if (gone.length > 0) await this.redis.zrem(key, ...gone);
       }
-    } while (cursor !== "0");
+    }
     return forgotten;
   }
 
@@ -342,7 +341,7 @@ export class RequestStore {
     let migrated = 0;
     for (const state of OPEN_STATES) {
       for (const id of await this.idsInState(state, 100_000)) {
-        migrated += Number(await this.redis.migrateRequest(this.prefix, id, tenant));
+        migrated += Number(await this.redis.migrateRequest(this.key(id), this.prefix, id, tenant));
       }
     }
     return migrated;

@@ -1,4 +1,5 @@
-import type { ClientContext, Redis, Result } from "ioredis";
+import type { ClientContext, Result } from "ioredis";
+import type { RedisClient } from "../redis.js";
 
 /*
  * How often one person may act, counted in Redis so that every bot replica shares the count and
@@ -36,7 +37,7 @@ export interface RateVerdict {
 
 export class UserRateLimit {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly options: UserRateLimitOptions,
   ) {

@@ -1,25 +1,16 @@
 import { WebClient } from "@slack/web-api";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
-import {
-  createTransport,
-  ManagementClient,
-  RateLimiter,
-  SharedBudget,
-  TenantSettingsCache,
-  TokenProvider,
-} from "../auth0/index.js";
 import type { Config } from "../config.js";
 import { closeServer, serverAddress, serverPort, startHttpServers } from "../http/health-server.js";
 import type { HttpLimits } from "../http/limits.js";
 import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
-import { type ChangeJobData, createRedis, QUEUE_POLICIES } from "../jobs/queues.js";
+import { type ChangeJobData, QUEUE_POLICIES } from "../jobs/queues.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
+import { createRedisClient, describeRedis, type RedisClient, untilReady } from "../redis.js";
 import { AuditLog } from "../requests/audit-log.js";
-import { DEFAULT_TENANT } from "../requests/model.js";
 import { People, RequestPolicy } from "../requests/policy.js";
 import { RequestStore } from "../requests/store.js";
 import { UserRateLimit } from "../requests/user-rate-limit.js";
@@ -27,6 +18,7 @@ import type { SlackBot } from "../slack/app.js";
 import { AuditRelay } from "../slack/audit-relay.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
 import { Shutdown } from "./shutdown.js";
+import { botTenants, createTenantClients } from "./tenants.js";
 import { Workers } from "./workers.js";
 
 export type Role = "bot" | "worker" | "all";
@@ -51,50 +43,6 @@ export interface StartOptions {
   retryBackoff?: { delay: number; maxDelay: number };
 }
 
-/**
- * The Management API client: one pooled transport, and what every process on this Redis shares:
- * the tenant's call budget, one encrypted token, and the tenant's settings for a minute.
- */
-function createAuth0(config: Config, redis: Redis, logger: Logger, shutdown: Shutdown) {
-  const transport = createTransport({ timeoutMs: config.auth0.timeoutMs });
-  shutdown.add("auth0 transport", () => transport.close());
-  const prefix = config.redis.prefix;
-  const tokens = new TokenProvider({
-    baseUrl: config.auth0.baseUrl,
-    clientId: config.auth0.clientId,
-    clientSecret: config.auth0.clientSecret,
-    audience: config.auth0.audience,
-    transport,
-    logger,
-    timeoutMs: config.auth0.timeoutMs,
-    fleet: { redis, prefix, tenant: DEFAULT_TENANT },
-  });
-  const ceiling = config.auth0.maxRequestsPerSecond;
-  const budget = new SharedBudget({
-    redis,
-    key: `${config.redis.prefix}:auth0-budget:${DEFAULT_TENANT}`,
-    maxPerSecond: ceiling,
-    // While Redis does not answer: a free tenant's pace, or the ceiling.
-    fallback: new RateLimiter({ perSecond: ceiling ?? 2 }),
-    logger,
-  });
-  const auth0 = new ManagementClient({
-    baseUrl: config.auth0.baseUrl,
-    tokens,
-    transport,
-    limiter: budget,
-    tenantSettings: new TenantSettingsCache({
-      redis,
-      prefix,
-      tenant: DEFAULT_TENANT,
-      baseUrl: config.auth0.baseUrl,
-      logger,
-    }),
-    logger,
-  });
-  return { auth0, tokens, budget };
-}
-
 /** Builds and starts the parts a role needs. Everything a request needs later is in Redis. */
 export async function start(config: Config, options: StartOptions): Promise<Running> {
   const { role, logger } = options;
@@ -102,17 +50,19 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
   const runsWorker = role === "worker" || role === "all";
   const prefix = config.redis.prefix;
   const shutdown = new Shutdown(logger);
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const stop = async () => {
     await shutdown.run();
     redis?.disconnect();
   };
 
   try {
-    const client = createRedis(config.redis.url, `promote-connection:${role}`);
+    const client = createRedisClient(config.redis, `promote-connection:${role}`);
     redis = client;
     shutdown.add("redis", () => client.quit());
     redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+    // A certificate not trusted or a password refused stops the start here, in words.
+    await untilReady(client, config.redis);
     const store = new RequestStore(redis, prefix, { retentionMs: config.requestRetentionMs });
     const migrated = await store.migrateLegacyRequests();
     if (migrated > 0) logger.info({ migrated }, "open requests brought into today's shape");
@@ -135,17 +85,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     await auditLog.initCursor();
     const outbox = new Outbox(queues.outbox);
 
-    const { auth0, tokens, budget } = createAuth0(config, client, logger, shutdown);
-    const metrics = new Metrics({
-      get apiCalls() {
-        return auth0.apiCalls;
-      },
-      get tokenFetches() {
-        return tokens.tokenFetches;
-      },
-    });
+    const tenantClients = createTenantClients(config, client, logger, shutdown);
+    const metrics = new Metrics([...tenantClients.values()].map((t) => t.counters));
     metrics.watchQueues(...allQueues);
-    metrics.watchBudget(DEFAULT_TENANT, budget.stats);
     metrics.watchAuditRelay(async () => {
       const [held, lag] = await Promise.all([auditLog.holdStatus(), auditLog.lag()]);
       return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
@@ -190,7 +132,9 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       return result.users ?? [];
     };
     const policy = new RequestPolicy(
-      new People({ ...config.approvers, groupMembers }),
+      new Map(
+        config.tenants.map((t) => [t.name, new People({ ...t.approvers, groupMembers })] as const),
+      ),
       new People({ ...config.requesters, groupMembers }),
     );
 
@@ -204,7 +148,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         store,
         policy,
         // Lookups made for people wait behind approved changes, and are told when Auth0 is busy.
-        auth0: auth0.withPriority("lookup"),
+        tenants: botTenants(tenantClients),
         changeQueue: queues.change,
         expiryQueue: queues.expiry,
         outbox,
@@ -226,9 +170,10 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     }
 
     if (runsWorker) {
-      workers.startChangeWorkers(auth0, queues, {
+      workers.startChangeWorkers(queues, {
+        auth0For: (tenant) => tenantClients.get(tenant)?.auth0,
         approvalsStillHold: (request) => policy.approvalsStillHold(request),
-        dryRun: config.policy.dryRun,
+        dryRun: (tenant) => tenantClients.get(tenant)?.settings.dryRun ?? false,
         retry: {
           windowMs: config.auth0.retryWindowMs,
           spacing: options.retryBackoff ?? QUEUE_POLICIES.change.retryBackoff,
@@ -264,6 +209,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         port: serverPort(main),
         ...(metricsServer ? { metrics: serverAddress(metricsServer) } : {}),
         mode: config.slack.appToken ? "socket" : "http",
+        redis: Object.values(describeRedis(config.redis)).join(", "),
       },
       "promote-connection started",
     );

@@ -8,13 +8,12 @@ import {
   type ChangeJobData,
   QUEUE_POLICIES,
   type QueuePolicy,
-  workerConnection,
   workerOptions,
 } from "../jobs/queues.js";
 import { reconcileApproved, reconcilePending } from "../jobs/reconcile.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { ManagementApi } from "../requests/changes/index.js";
+import { createRedisClient } from "../redis.js";
 import type { RequestStore } from "../requests/store.js";
 import { slackDeliveryProcessor } from "../slack/delivery.js";
 import type { Shutdown } from "./shutdown.js";
@@ -38,7 +37,10 @@ export class Workers {
   start<T>(policy: QueuePolicy, processor: Processor<T>): Worker<T> {
     const { config, role, metrics, logger } = this.parts;
     const worker = new Worker<T>(policy.name, processor, {
-      connection: workerConnection(config.redis.url, `promote-connection:${role}:${policy.name}`),
+      // A template: the worker makes its own connections from it, and closes them.
+      connection: createRedisClient(config.redis, `promote-connection:${role}:${policy.name}`, {
+        purpose: "worker",
+      }),
       prefix: config.redis.prefix,
       ...workerOptions(policy),
     });
@@ -95,14 +97,13 @@ export class Workers {
 
   /** What a worker process runs: approved changes, expiry, and the reconciler. */
   startChangeWorkers(
-    auth0: ManagementApi,
     queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
-    checks: Pick<ApplyChangeDeps, "approvalsStillHold" | "dryRun" | "retry">,
+    tenants: Pick<ApplyChangeDeps, "auth0For" | "approvalsStillHold" | "dryRun" | "retry">,
   ): void {
     const { store, outbox, logger, shutdown } = this.parts;
     this.start<ChangeJobData>(
       QUEUE_POLICIES.change,
-      applyChangeProcessor({ store, auth0, outbox, queue: queues.change, logger, ...checks }),
+      applyChangeProcessor({ store, outbox, queue: queues.change, logger, ...tenants }),
     );
     this.start<ExpiryJobData>(QUEUE_POLICIES.expiry, expiryProcessor({ store, outbox, logger }));
     const reconcileDeps = {

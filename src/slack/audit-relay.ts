@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { WebClient } from "@slack/web-api";
-import type { Redis } from "ioredis";
 import type { Outbox } from "../jobs/outbox.js";
 import type { Logger } from "../log.js";
+import { duplicateRedis, type RedisClient } from "../redis.js";
 import type { AuditEntryRead, AuditLog, AuditRecord } from "../requests/audit-log.js";
 import type { ChangeRequest } from "../requests/model.js";
 import type { RequestStore } from "../requests/store.js";
@@ -20,7 +20,7 @@ import { auditLine } from "./views/audit-line.js";
  */
 
 export interface AuditRelayDeps {
-  redis: Redis;
+  redis: RedisClient;
   auditLog: AuditLog;
   store: RequestStore;
   /** A client that does not wait out 429s itself: the relay decides. */
@@ -53,7 +53,7 @@ export class AuditRelay {
   private readonly leaseKey: string;
   private readonly leaseMs: number;
   private readonly heldRetryMs: number;
-  private blocking: Redis | undefined;
+  private blocking: RedisClient | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -68,7 +68,7 @@ export class AuditRelay {
   }
 
   start(): void {
-    this.blocking = this.deps.redis.duplicate({ connectionName: "promote-connection:audit-relay" });
+    this.blocking = duplicateRedis(this.deps.redis, "promote-connection:audit-relay");
     this.blocking.on("error", () => {});
     this.running = this.run();
   }

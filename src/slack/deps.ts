@@ -5,9 +5,9 @@ import type { Outbox } from "../jobs/outbox.js";
 import type { ChangeJobData } from "../jobs/queues.js";
 import type { Logger } from "../log.js";
 import type { AuditLog } from "../requests/audit-log.js";
-import type { ManagementApi } from "../requests/changes/index.js";
 import type { RequestPolicy } from "../requests/policy.js";
 import type { RequestStore } from "../requests/store.js";
+import type { Tenants } from "../requests/tenants.js";
 import type { UserRateLimit } from "../requests/user-rate-limit.js";
 
 /** What the Slack listeners need; built once in runtime, from real parts in tests too. */
@@ -15,7 +15,8 @@ export interface BotDeps {
   config: Config;
   store: RequestStore;
   policy: RequestPolicy;
-  auth0: ManagementApi;
+  /** The Auth0 tenants, each with its settings and a client for lookups made for people. */
+  tenants: Tenants;
   changeQueue: Queue<ChangeJobData>;
   expiryQueue: Queue<ExpiryJobData>;
   outbox: Outbox;

@@ -24,6 +24,7 @@ export function connectionRequest(
   return {
     kind: "connection-domain-level",
     tenant: "default",
+    tenantDomain: "acme.test.auth0.com",
     action: "promote",
     target: { id: connection.id, name: connection.name, facts },
     reason: "",

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import { Redis } from "ioredis";
 import { expect, inject } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import type { HttpLimits } from "../../src/http/limits.js";
 import { createLogger } from "../../src/log.js";
+import { createRedisClient, type RedisClient } from "../../src/redis.js";
 import { type ChangeRequest, FINAL_STATES, OPEN_STATES } from "../../src/requests/model.js";
 import { RequestStore } from "../../src/requests/store.js";
 import { type Role, type Running, start } from "../../src/runtime/index.js";
@@ -188,7 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let running: Running | undefined;
   let eventsUrl = "";
   let metricsOrigin = "";
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const boot = async (role: Role) => {
     running = await start(loadConfig(env), {
       role,
@@ -334,8 +334,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return slack.messages(AUDIT_CHANNEL).map((m) => m.text ?? "");
     },
     async storedRequests() {
-      redis ??= new Redis(env.REDIS_URL as string);
-      const store = new RequestStore(redis, env.REDIS_PREFIX as string);
+      // Through the bot's own settings: one node, Sentinel or Cluster, the prefix as it uses it.
+      const settings = loadConfig(env).redis;
+      redis ??= createRedisClient(settings, "promote-connection:test-inspect");
+      const store = new RequestStore(redis, settings.prefix);
       const ids: string[] = [];
       for (const state of [...OPEN_STATES, ...FINAL_STATES]) {
         ids.push(...(await store.idsInState(state, 10_000)));

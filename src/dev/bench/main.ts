@@ -11,8 +11,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { Queue } from "bullmq";
-import { AUDIT_QUEUE, CHANGE_QUEUE, createRedis, OUTBOX_QUEUE } from "../../jobs/queues.js";
+import { AUDIT_QUEUE, CHANGE_QUEUE, OUTBOX_QUEUE } from "../../jobs/queues.js";
 import { redactSecrets } from "../../log.js";
+import { createRedisClient, singleNodeSettings } from "../../redis.js";
 import { RequestStore } from "../../requests/store.js";
 import { ChildGroup, DIST_MAIN } from "../harness/children.js";
 import { Cleanup, exitOnDeadlineOrSignal } from "../harness/cleanup.js";
@@ -139,7 +140,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
 
   const emu = new Emulators();
   cleanup.add("closing the emulators", () => emu.close());
-  const redis = createRedis(redisUrl, "promote-connection:bench");
+  const redis = createRedisClient(singleNodeSettings(redisUrl, prefix), "promote-connection:bench");
   cleanup.add("closing the Redis client", () => redis.disconnect());
   let redisError = "";
   redis.on("error", (err: Error) => {

@@ -6,32 +6,29 @@
  */
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { Outbox, type OutboxMessage } from "../../jobs/outbox.js";
 import { type ChangeJobData, enqueueChange, QUEUE_POLICIES } from "../../jobs/queues.js";
+import { type RedisClient, scanKeys } from "../../redis.js";
 import { RequestStore } from "../../requests/store.js";
 import { progress, type Report } from "./report.js";
 import { connection, requester } from "./world.js";
 
 const COUNT = 2_000;
 
-async function usedMemory(redis: Redis): Promise<number> {
+async function usedMemory(redis: RedisClient): Promise<number> {
   const info = await redis.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
 
-async function keysBytes(redis: Redis, pattern: string): Promise<number> {
+async function keysBytes(redis: RedisClient, pattern: string): Promise<number> {
   let total = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
-    cursor = next;
+  for await (const keys of scanKeys(redis, pattern)) {
     for (const key of keys) total += Number(await redis.memory("USAGE", key, "SAMPLES", 0)) || 0;
-  } while (cursor !== "0");
+  }
   return total;
 }
 
-export async function measureRedisMemory(redis: Redis, report: Report): Promise<void> {
+export async function measureRedisMemory(redis: RedisClient, report: Report): Promise<void> {
   report.section = 6;
   progress(`6. recording ${COUNT} settled requests to weigh them in Redis`);
   const prefix = `bench-mem-${randomBytes(4).toString("hex")}`;
@@ -53,6 +50,7 @@ export async function measureRedisMemory(redis: Redis, report: Report): Promise<
         {
           kind: "connection-domain-level",
           tenant: "default",
+          tenantDomain: "bench.test.auth0.com",
           action: "promote",
           target: {
             id: c.id,
@@ -100,11 +98,6 @@ export async function measureRedisMemory(redis: Redis, report: Report): Promise<
     await changes.obliterate({ force: true }).catch(() => undefined);
     await messages.obliterate({ force: true }).catch(() => undefined);
     await Promise.all([changes.close(), messages.close()]);
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1_000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    for await (const keys of scanKeys(redis, `${prefix}:*`)) await redis.del(...keys);
   }
 }

@@ -3,8 +3,8 @@
  * and the steps they all take (make requests, click Approve, wait for promotions and queues).
  */
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { request } from "undici";
+import type { RedisClient } from "../../redis.js";
 import { FINAL_STATES, type RequestState } from "../../requests/model.js";
 import type { RequestStore } from "../../requests/store.js";
 import type { EmulatedConnection } from "../emulators/auth0/index.js";
@@ -35,7 +35,7 @@ export interface World {
   redisUrl: string;
   prefix: string;
   store: RequestStore;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queue[];
   /** The bots' working directory. */
   cwd: string;

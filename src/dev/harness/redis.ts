@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisServerNotFoundError, startEmbeddedRedis } from "../../embedded-redis.js";
-import { createRedis } from "../../jobs/queues.js";
 import { createLogger } from "../../log.js";
+import { createRedisClient, scanKeys, singleNodeSettings } from "../../redis.js";
 import type { Cleanup } from "./cleanup.js";
 import { pollUntil } from "./poll.js";
 import { freeLoopbackPort } from "./ports.js";
@@ -24,16 +24,32 @@ const MISSING =
   "redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server; " +
   "macOS: brew install redis) or set REDIS_URL to a Redis you can use for tests.";
 
+export interface RedisServerOptions {
+  /** The port to listen on: a free one by default; 0 for none (a TLS-only server). */
+  port?: number;
+  /** A config file read before the arguments (a Sentinel needs one it can rewrite). */
+  configFile?: string;
+  /** What it logs once it takes connections; redis-server's "Ready to accept connections". */
+  readyLine?: string;
+}
+
 /**
  * A throwaway redis-server on a free loopback port with its own data directory, configured by
- * `args` (eviction policy, persistence…). Resolves once it accepts connections.
+ * `args` (eviction policy, persistence, TLS, `--sentinel`…). Resolves once it accepts connections.
  */
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freeLoopbackPort();
+export async function startRedisServer(
+  args: string[] = [],
+  options: RedisServerOptions = {},
+): Promise<RedisServer> {
+  const port = options.port ?? (await freeLoopbackPort());
   const dir = mkdtempSync(join(tmpdir(), "promote-connection-redis-"));
+  const readyLine = options.readyLine ?? "Ready to accept connections";
   const proc: ChildProcess = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
+    [
+      ...(options.configFile ? [options.configFile] : []),
+      ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...args],
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -45,10 +61,7 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
     output += chunk.toString();
   });
   const started = await pollUntil(
-    () =>
-      spawnError || proc.exitCode !== null
-        ? "exited"
-        : output.includes("Ready to accept connections") && "ready",
+    () => (spawnError || proc.exitCode !== null ? "exited" : output.includes(readyLine) && "ready"),
     { timeoutMs: 10_000, everyMs: 20, timedOut: () => new Error("not ready in time") },
   ).catch(() => "timed out");
   if (started !== "ready") {
@@ -74,14 +87,12 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
 
 /** Deletes every key under `prefix:` from the Redis at `url`. */
 export async function removeKeys(url: string, prefix: string): Promise<void> {
-  const redis = createRedis(url, "promote-connection:dev-cleanup");
+  const redis = createRedisClient(
+    singleNodeSettings(url, prefix),
+    "promote-connection:dev-cleanup",
+  );
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
+    for await (const keys of scanKeys(redis, `${prefix}:*`)) await redis.unlink(...keys);
   } finally {
     redis.disconnect();
   }

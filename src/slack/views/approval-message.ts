@@ -1,6 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import { changeKind, type TargetFact, wordsOf } from "../../requests/changes/index.js";
 import type { ChangeRequest } from "../../requests/model.js";
+import { tenantLabel } from "../../requests/tenants.js";
 import { code, escapeMrkdwn, mrkdwn, plain, slackDate, slackTime, userMention } from "./text.js";
 
 export const APPROVE_ACTION_ID = "approve_request";
@@ -14,6 +15,11 @@ export interface SlackMessage {
 /** One line naming the target for notification text and DMs. */
 export function targetLabel(request: Pick<ChangeRequest, "target">): string {
   return `${code(request.target.name)} (${code(request.target.id)})`;
+}
+
+/** "prod (acme.us.auth0.com)": every message names the tenant, so prod is never taken for dev. */
+export function tenantOf(request: Pick<ChangeRequest, "tenant" | "tenantDomain">): string {
+  return tenantLabel(request.tenant, request.tenantDomain);
 }
 
 const DRY_RUN_NOTE =
@@ -124,10 +130,13 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
     {
       type: "section",
       text: mrkdwn(
-        `${userMention(request.requesterId)} asks to *${words.verb}* ${code(request.target.name)}. ${words.effect}`,
+        `${userMention(request.requesterId)} asks to *${words.verb}* ${code(request.target.name)} in *${tenantOf(request)}*. ${words.effect}`,
       ),
     },
-    ...factBlocks(kind.facts(request)),
+    ...factBlocks([
+      { label: "Tenant", value: tenantOf(request), style: "text" },
+      ...kind.facts(request),
+    ]),
     {
       type: "context",
       elements: [mrkdwn("*Reason*"), plain(request.reason || "(none given)", 2000)],
@@ -165,7 +174,7 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
 
   const state = status ? ` (${request.state.toLowerCase()})` : "";
   return {
-    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb} ${request.target.name}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
+    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb} ${request.target.name} in ${tenantOf(request)}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
     blocks,
   };
 }

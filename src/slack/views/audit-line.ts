@@ -1,5 +1,5 @@
 import type { KnownBlock } from "@slack/types";
-import type { AuditEvent, AuditRecord } from "../../requests/audit-log.js";
+import { type AuditEvent, type AuditRecord, auditDetail } from "../../requests/audit-log.js";
 import { code, escapeMrkdwn, mrkdwn, plain, slackDate, userMention } from "./text.js";
 
 const ICONS: Record<AuditEvent, string> = {
@@ -22,12 +22,13 @@ const ICONS: Record<AuditEvent, string> = {
  * id, the change, the target, who and when, so the channel can be searched by any of them.
  */
 export function auditLine(record: AuditRecord): { text: string; blocks: KnownBlock[] } {
-  const { event, requestId, action, targetId, targetName, actorId, at, detail } = record;
+  const { event, requestId, action, targetId, targetName, actorId, at, tenant } = record;
+  const detail = auditDetail(record);
   const who = actorId ? userMention(actorId) : "the bot";
   const dry = record.dryRun ? " · *dry run*" : "";
-  const summary = `${ICONS[event] ?? ":memo:"} *${event}* ${code(requestId)} · ${action} ${code(targetName)} (${code(targetId)}) · by ${who} · ${slackDate(at)}${dry}`;
+  const summary = `${ICONS[event] ?? ":memo:"} *${event}* ${code(requestId)} · ${action} ${code(targetName)} (${code(targetId)}) in ${tenant} · by ${who} · ${slackDate(at)}${dry}`;
   const blocks: KnownBlock[] = [{ type: "section", text: mrkdwn(summary) }];
   if (detail) blocks.push({ type: "context", elements: [plain(detail, 2000)] });
-  const text = `${event} ${requestId} ${action} ${targetName} (${targetId}) by ${who}${record.dryRun ? " [dry run]" : ""}${detail ? `: ${escapeMrkdwn(detail)}` : ""}`;
+  const text = `${event} ${requestId} ${action} ${targetName} (${targetId}) in ${tenant} by ${who}${record.dryRun ? " [dry run]" : ""}${detail ? `: ${escapeMrkdwn(detail)}` : ""}`;
   return { text, blocks };
 }

@@ -9,6 +9,7 @@ export const cancel = subcommand<{ requestId: string }>({
   name: "cancel",
   audience: "anyone",
   args: "<request id>",
+  tenantWord: "none",
   does: "withdraw your pending request",
   parse(rest) {
     const [id, extra] = splitFirst(rest);

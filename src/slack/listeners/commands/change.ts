@@ -1,7 +1,7 @@
 import { errorInWords } from "../../../error-words.js";
 import { scheduleExpiry } from "../../../jobs/expiry.js";
 import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
-import { type ChangeAction, type ChangeRequest, DEFAULT_TENANT } from "../../../requests/model.js";
+import type { ChangeAction, ChangeRequest } from "../../../requests/model.js";
 import type { CreateRefusal } from "../../../requests/store.js";
 import { splitFirst, unquote } from "../../command-text.js";
 import type { BotDeps } from "../../deps.js";
@@ -9,25 +9,29 @@ import { approvalMessage } from "../../views/approval-message.js";
 import { COMMAND, requestCreatedReply } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 import { lookUpTarget, refLabel } from "./look-up.js";
-import { type CommandContext, Refusal, type Subcommand, subcommand } from "./types.js";
+import { type CommandContext, Refusal, type Subcommand, subcommand, takeTenant } from "./types.js";
 
 export const MAX_REASON_LENGTH = 1000;
 
 interface ChangeArgs {
+  tenant: string;
   target: TargetRef;
   reason: string;
 }
 
-/** One subcommand per action of a kind of change: `promote <connection> [reason]`, … */
+/** One subcommand per action of a kind of change: `promote [tenant] <connection> [reason]`, … */
 export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcommand {
   const words = kind.words[action];
   return subcommand<ChangeArgs>({
     name: action,
     audience: "anyone",
     args: `${kind.targetUsage} [reason]`,
+    tenantWord: "required",
     does: words.does,
-    parse(rest) {
-      const [word, tail] = splitFirst(rest);
+    parse(text, ctx) {
+      const named = takeTenant(text, ctx, (t) => `${COMMAND} ${action} ${t} <connection>`);
+      if ("invalid" in named) return named;
+      const [word, tail] = splitFirst(named.rest);
       if (!word) return { invalid: `\`${action}\` needs a ${kind.targetNoun} id or name.` };
       const reason = unquote(tail);
       if (reason.length > MAX_REASON_LENGTH) {
@@ -36,7 +40,7 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
         };
       }
       const ref = kind.parseTarget(word);
-      return "invalid" in ref ? ref : { target: ref, reason };
+      return "invalid" in ref ? ref : { tenant: named.tenant, target: ref, reason };
     },
     ack: ({ target }) => `:mag: Looking up ${refLabel(target)} in Auth0…`,
     run: (ctx, args) => requestChange(ctx, kind, action, args),
@@ -57,21 +61,24 @@ async function requestChange(
 ): Promise<void> {
   const { deps, userId } = ctx;
   const { config } = deps;
+  const tenant = deps.tenants.get(args.tenant);
+  if (!tenant) throw new Refusal(`:grey_question: No tenant \`${args.tenant}\` is configured.`);
+  const { settings } = tenant;
   const words = kind.words[action];
   const may = await deps.policy.mayRequest(userId);
   if (!may.allowed) {
     throw new Refusal(`:lock: You cannot ask to ${words.verb} connections: ${may.why}.`);
   }
-  const change = { tenant: DEFAULT_TENANT, kind: kind.name, action, requesterId: userId };
+  const change = { tenant: settings.name, kind: kind.name, action, requesterId: userId };
   const early = await redisOr(deps, () =>
     deps.store.refusalFor(change, args.target, config.policy.maxOpenRequestsPerUser),
   );
   if (early) throw createRefusal(early, refLabel(args.target), words.verb);
 
-  const target = await lookUpTarget(ctx, kind, args.target);
+  const target = await lookUpTarget(ctx, tenant, kind, args.target);
   const noOp = kind.noOp(target, action);
   if (noOp) throw new Refusal(`:information_source: ${noOp}`);
-  const context = await kind.context(deps.auth0, target, action, (err) =>
+  const context = await kind.context(tenant.auth0, target, action, (err) =>
     deps.logger.warn({ err }, "could not read tenant settings"),
   );
 
@@ -79,14 +86,15 @@ async function requestChange(
     deps.store.create(
       {
         ...change,
+        tenantDomain: settings.domain,
         target: { ...target, facts: { ...target.facts, ...context } },
         reason: args.reason,
         teamId: ctx.args.command.team_id,
-        requiredApprovals: config.policy.requiredApprovals,
-        dryRun: config.policy.dryRun,
+        requiredApprovals: settings.requiredApprovals,
+        dryRun: settings.dryRun,
       },
       {
-        ttlMs: config.policy.requestTtlMs,
+        ttlMs: settings.requestTtlMs,
         maxOpenPerUser: config.policy.maxOpenRequestsPerUser,
       },
     ),
@@ -98,7 +106,7 @@ async function requestChange(
   deps.logger
     .child({ requestId: request.id, user: userId })
     .info({ targetId: request.target.id, action: request.action }, "change requested");
-  await ctx.reply(requestCreatedReply(request, deps.policy.describeApprovers()));
+  await ctx.reply(requestCreatedReply(request, deps.policy.describeApprovers(settings.name)));
 }
 
 /** Runs a store call; Redis failing becomes a refusal in words. */
@@ -128,7 +136,7 @@ function createRefusal(refused: CreateRefusal, target: string, verb: string): Re
 /** Posts the approval message; a request that cannot be shown to approvers is withdrawn. */
 async function postForApproval(ctx: CommandContext, request: ChangeRequest) {
   const { deps } = ctx;
-  const channel = deps.config.slack.approvalChannelId;
+  const channel = deps.tenants.get(request.tenant)?.settings.approvalChannelId ?? "";
   try {
     const posted = await ctx.args.client.chat.postMessage({
       channel,

@@ -1,26 +1,29 @@
-import type { AuditEvent, AuditRecord } from "../../../requests/audit-log.js";
+import { type AuditEvent, type AuditRecord, auditDetail } from "../../../requests/audit-log.js";
 import { connectionDomainLevel } from "../../../requests/changes/connection-domain-level.js";
 import type { TargetRef } from "../../../requests/changes/index.js";
 import { splitFirst } from "../../command-text.js";
 import type { BotDeps } from "../../deps.js";
 import { code, escapeMrkdwn, slackDate } from "../../views/text.js";
-import { subcommand } from "./types.js";
+import { maybeTenant, subcommand } from "./types.js";
 
-/** `history [connection]`: recent audit events from the Redis stream, newest first. */
-export const history = subcommand<{ target: TargetRef | undefined }>({
+/** `history [tenant] [connection]`: recent audit events from the Redis stream, newest first. */
+export const history = subcommand<{ tenant: string | undefined; target: TargetRef | undefined }>({
   name: "history",
   audience: "readers",
   args: "[con_id | name]",
+  tenantWord: "optional",
   does: "recent audit events, newest first",
-  parse(rest) {
+  parse(text, ctx) {
+    const { tenant, rest } = maybeTenant(text, ctx);
     const [word, extra] = splitFirst(rest);
-    if (extra) return { invalid: "`history` takes at most one connection." };
-    if (!word) return { target: undefined };
+    if (extra) return { invalid: "`history` takes at most a tenant and one connection." };
+    if (!word) return { tenant, target: undefined };
     const ref = connectionDomainLevel.parseTarget(word);
-    return "invalid" in ref ? ref : { target: ref };
+    return "invalid" in ref ? ref : { tenant, target: ref };
   },
-  async run({ deps, userId, reply }, { target }) {
+  async run({ deps, userId, reply }, { tenant, target }) {
     const records = await deps.auditLog.recent({
+      tenant,
       target: target
         ? target.kind === "id"
           ? { id: target.id }
@@ -28,7 +31,10 @@ export const history = subcommand<{ target: TargetRef | undefined }>({
         : undefined,
       limit: 20,
     });
-    const about = target ? ` for ${code(target.kind === "id" ? target.id : target.name)}` : "";
+    const about = [
+      target ? ` for ${code(target.kind === "id" ? target.id : target.name)}` : "",
+      tenant ? ` in ${tenant}` : "",
+    ].join("");
     if (records.length === 0) {
       await reply(`:scroll: No audit events${about} yet.`);
       return;
@@ -37,11 +43,12 @@ export const history = subcommand<{ target: TargetRef | undefined }>({
     const lines = records.map((r) => {
       const who = r.actorId ? `<@${r.actorId}>` : "the bot";
       const shown = !PEOPLES_WORDS.has(r.event) || readable.has(r.requestId);
-      const text = shown ? r.detail : r.detail && WITHHELD;
+      const said = auditDetail(r);
+      const text = shown ? said : said && WITHHELD;
       const detail = text
         ? `: ${escapeMrkdwn(text.length > 200 ? `${text.slice(0, 199)}…` : text)}`
         : "";
-      return `• ${slackDate(r.at)} *${r.event}* ${code(r.requestId)} ${r.action} ${code(r.targetName)} by ${who}${r.dryRun ? " (dry run)" : ""}${detail}`;
+      return `• ${slackDate(r.at)} *${r.event}* ${code(r.requestId)} ${r.action} ${code(r.targetName)} in ${r.tenant} by ${who}${r.dryRun ? " (dry run)" : ""}${detail}`;
     });
     await reply([`:scroll: Recent audit events${about}, newest first:`, ...lines].join("\n"));
   },

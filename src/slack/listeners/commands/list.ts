@@ -1,30 +1,36 @@
 import { requestSummary } from "../../views/replies.js";
-import { type Invalid, subcommand } from "./types.js";
+import { type Invalid, maybeTenant, subcommand } from "./types.js";
 
 const SHOWN = 20;
 
-/** `list`: open requests; for an approver, which of them wait for them. */
-export const list = subcommand<Record<string, never>>({
+/** `list [tenant]`: open requests; for an approver, which of them wait for them. */
+export const list = subcommand<{ tenant: string | undefined }>({
   name: "list",
   audience: "readers",
   args: "",
+  tenantWord: "optional",
   does: "open requests (and which wait for you)",
-  parse(rest): Record<string, never> | Invalid {
-    if (rest.trim()) return { invalid: "`list` takes no arguments." };
-    return {};
+  parse(text, ctx): { tenant: string | undefined } | Invalid {
+    const { tenant, rest } = maybeTenant(text, ctx);
+    if (rest.trim()) {
+      return {
+        invalid:
+          ctx.tenants.length > 1
+            ? `\`list\` takes at most a tenant: ${ctx.tenants.map((t) => `\`${t}\``).join(", ")}.`
+            : "`list` takes no arguments.",
+      };
+    }
+    return { tenant };
   },
-  async run({ deps, userId, reply }) {
-    const open = await deps.store.openRequests(100);
+  async run({ deps, userId, reply }, { tenant }) {
+    const open = (await deps.store.openRequests(100)).filter(
+      (r) => tenant === undefined || r.tenant === tenant,
+    );
     if (open.length === 0) {
-      await reply(":sparkles: No open requests.");
+      await reply(`:sparkles: No open requests${tenant ? ` in ${tenant}` : ""}.`);
       return;
     }
-    const isApprover = await deps.policy.approvers.includes(userId);
-    const waitingForYou = isApprover
-      ? open.filter(
-          (r) => r.state === "PENDING" && r.requesterId !== userId && !r.approvals.includes(userId),
-        )
-      : [];
+    const waitingForYou = await deps.policy.waitingFor(userId, open);
     const others = open.filter((r) => !waitingForYou.includes(r));
     const lines: string[] = [];
     if (waitingForYou.length > 0) {

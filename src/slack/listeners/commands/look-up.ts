@@ -3,6 +3,7 @@ import { LimiterBusyError } from "../../../auth0/rate-limiter.js";
 import { errorInWords } from "../../../error-words.js";
 import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
 import type { ChangeTarget } from "../../../requests/model.js";
+import { type Tenant, tenantLabel } from "../../../requests/tenants.js";
 import { COMMAND } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 import { type CommandContext, Refusal } from "./types.js";
@@ -22,23 +23,25 @@ function listed(names: readonly string[]): string {
 /** Finds a target by id or exact name; anything but success becomes a Refusal in words. */
 export async function lookUpTarget(
   ctx: CommandContext,
+  tenant: Tenant,
   kind: ChangeKind,
   ref: TargetRef,
 ): Promise<ChangeTarget> {
   const noun = kind.targetNoun;
+  const where = tenantLabel(tenant.settings.name, tenant.settings.domain);
   try {
-    const found = await kind.lookUp(ctx.deps.auth0, ref);
+    const found = await kind.lookUp(tenant.auth0, ref);
     if (!found && ref.kind === "name") {
       throw new Refusal(
-        `:grey_question: No ${noun} named ${code(ref.name)} exists in this Auth0 tenant. Check the name (it is case-sensitive) or use the ${noun} id (\`con_…\`). If you meant a subcommand, they are ${listed(ctx.subcommandNames)}: see \`${COMMAND} help\`.`,
+        `:grey_question: No ${noun} named ${code(ref.name)} exists in ${where}. Check the name (it is case-sensitive) or use the ${noun} id (\`con_…\`). If you meant a subcommand, they are ${listed(ctx.subcommandNames)}: see \`${COMMAND} help\`.`,
       );
     }
-    if (!found) throw new Refusal(notFound(noun, ref));
+    if (!found) throw new Refusal(notFound(noun, ref, where));
     return found;
   } catch (err) {
     if (err instanceof Refusal) throw err;
     if (err instanceof ManagementApiError && err.status === 404) {
-      throw new Refusal(notFound(noun, ref));
+      throw new Refusal(notFound(noun, ref, where));
     }
     if (err instanceof LimiterBusyError) {
       throw new Refusal(
@@ -51,6 +54,6 @@ export async function lookUpTarget(
   }
 }
 
-function notFound(noun: string, ref: TargetRef): string {
-  return `:grey_question: No ${noun} ${refLabel(ref)} exists in this Auth0 tenant. Nothing was requested.`;
+function notFound(noun: string, ref: TargetRef, where: string): string {
+  return `:grey_question: No ${noun} ${refLabel(ref)} exists in ${where}. Nothing was requested.`;
 }

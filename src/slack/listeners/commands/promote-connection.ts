@@ -12,8 +12,10 @@ import { type CommandArgs, isInvalid, Refusal, type Reply } from "./types.js";
 export function promoteConnection(deps: BotDeps) {
   return async (args: CommandArgs): Promise<void> => {
     const { command, ack, respond } = args;
-    const parsed = parseCommand(command.text);
-    const early = commandAck(parsed);
+    // With several tenants, commands name one: reading them needs the tenants' names.
+    const ctx = { tenants: deps.tenants.names };
+    const parsed = parseCommand(command.text, ctx);
+    const early = commandAck(parsed, ctx);
     await (early === undefined ? ack() : ack({ response_type: "ephemeral", text: early }));
     if (isInvalid(parsed)) return;
 

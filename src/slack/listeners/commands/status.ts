@@ -1,26 +1,32 @@
 import { connectionDomainLevel } from "../../../requests/changes/connection-domain-level.js";
 import type { TargetRef } from "../../../requests/changes/index.js";
-import { DEFAULT_TENANT, isRequestId } from "../../../requests/model.js";
+import { isRequestId } from "../../../requests/model.js";
+import { tenantLabel } from "../../../requests/tenants.js";
 import { splitFirst } from "../../command-text.js";
-import { requestSummary } from "../../views/replies.js";
+import { COMMAND, requestSummary } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 import { lookUpTarget } from "./look-up.js";
-import { Refusal, subcommand } from "./types.js";
+import { Refusal, subcommand, takeTenant } from "./types.js";
 
-type StatusOf = { kind: "request"; id: string } | TargetRef;
+type StatusOf = { kind: "request"; id: string } | (TargetRef & { tenant: string });
 
-/** `status <request id | connection>` */
+/** `status <request id>` or `status [tenant] <connection>` */
 export const status = subcommand<{ target: StatusOf }>({
   name: "status",
   audience: "readers",
   args: "<request id | con_id | name>",
+  tenantWord: "optional",
   does: "where a request stands, or a connection's state and open requests",
-  parse(rest) {
-    const [word, extra] = splitFirst(rest);
+  parse(text, ctx) {
+    // A request id names its tenant itself.
+    const [first, more] = splitFirst(text);
+    if (isRequestId(first) && !more) return { target: { kind: "request", id: first } };
+    const named = takeTenant(text, ctx, (t) => `${COMMAND} status ${t} <connection>`);
+    if ("invalid" in named) return named;
+    const [word, extra] = splitFirst(named.rest);
     if (!word || extra) return { invalid: "`status` needs one request id or connection." };
-    if (isRequestId(word)) return { target: { kind: "request", id: word } };
     const ref = connectionDomainLevel.parseTarget(word);
-    return "invalid" in ref ? ref : { target: ref };
+    return "invalid" in ref ? ref : { target: { ...ref, tenant: named.tenant } };
   },
   ack: () => ":mag: Looking it up…",
   async run(ctx, { target }) {
@@ -49,13 +55,15 @@ export const status = subcommand<{ target: StatusOf }>({
       return;
     }
     const kind = connectionDomainLevel;
-    const found = await lookUpTarget(ctx, kind, target);
+    const tenant = deps.tenants.get(target.tenant);
+    if (!tenant) throw new Refusal(`:grey_question: No tenant \`${target.tenant}\` is configured.`);
+    const found = await lookUpTarget(ctx, tenant, kind, target);
     const open = await deps.store.openRequestsFor(
-      { tenant: DEFAULT_TENANT, kind: kind.name },
+      { tenant: tenant.settings.name, kind: kind.name },
       found.id,
     );
     const lines = [
-      kind.stateLine(found),
+      `${kind.stateLine(found)} (${tenantLabel(tenant.settings.name, tenant.settings.domain)})`,
       open.length > 0 ? "Open requests:" : "No open requests for it.",
       ...open.map(requestSummary),
     ];

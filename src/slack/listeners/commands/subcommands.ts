@@ -6,16 +6,24 @@ import { changeSubcommand } from "./change.js";
 import { history } from "./history.js";
 import { list } from "./list.js";
 import { status } from "./status.js";
-import { type Invalid, type Invocation, isInvalid, type Subcommand, subcommand } from "./types.js";
+import {
+  type Invalid,
+  type Invocation,
+  isInvalid,
+  type ParseContext,
+  type Subcommand,
+  subcommand,
+} from "./types.js";
 
 /** `help`: the usage, all of it in the immediate answer. */
-const help = subcommand<Record<string, never>>({
+const help = subcommand<{ tenants: readonly string[] }>({
   name: "help",
   audience: "anyone",
   args: "",
+  tenantWord: "none",
   does: "this text",
-  parse: () => ({}),
-  ack: () => usage(),
+  parse: (_, ctx) => ({ tenants: ctx.tenants }),
+  ack: ({ tenants }) => usage({ tenants }),
   async run() {},
 });
 
@@ -43,36 +51,48 @@ function find(name: string): Subcommand | undefined {
   return SUBCOMMANDS.find((s) => s.name === name);
 }
 
-export function usage(): string {
+/** The usage; with several tenants, where the tenant goes and which there are. */
+export function usage(ctx: ParseContext): string {
+  const several = ctx.tenants.length > 1;
+  const tenantArg = (s: Subcommand) =>
+    !several || s.tenantWord === "none"
+      ? ""
+      : s.tenantWord === "required"
+        ? "<tenant> "
+        : "[tenant] ";
+  const args = (s: Subcommand) => `${tenantArg(s)}${s.args}`.trim();
   const line = (s: Subcommand) =>
     s.name === DEFAULT_SUBCOMMAND
-      ? `• \`${COMMAND} ${s.args}\`: ${s.does} (same as \`${s.name} …\`)`
-      : `• \`${COMMAND} ${s.name}${s.args ? ` ${s.args}` : ""}\`: ${s.does}`;
+      ? `• \`${COMMAND} ${args(s)}\`: ${s.does} (same as \`${s.name} …\`)`
+      : `• \`${COMMAND} ${s.name}${args(s) ? ` ${args(s)}` : ""}\`: ${s.does}`;
+  const example = several ? `${ctx.tenants[0]} ` : "";
   return [
     `*${COMMAND}* asks for an Auth0 connection to be made domain-level (or no longer), after an approver agrees.`,
+    ...(several ? [`Tenants: ${ctx.tenants.map((t) => `\`${t}\``).join(", ")}`] : []),
     "",
     ...SUBCOMMANDS.map(line),
     "",
-    `Example: \`${COMMAND} con_A1b2C3d4E5f6G7h8 "onboarding Acme"\``,
+    `Example: \`${COMMAND} ${example}con_A1b2C3d4E5f6G7h8 "onboarding Acme"\``,
   ].join("\n");
 }
 
 /**
- * Reads `/promote-connection …`. Nothing that fails here reaches Auth0: a malformed id or name is
- * answered in words without any request being made. A bare connection means `promote` (a
- * connection named like a subcommand is reached with `promote <name>`).
+ * Reads `/promote-connection …`. Nothing that fails here reaches Auth0: a malformed id or name, or
+ * a missing tenant when there are several, is answered in words without any request being made. A
+ * bare connection means `promote` (a connection named like a subcommand is reached with
+ * `promote <name>`).
  */
-export function parseCommand(text: string): Invocation | Invalid {
+export function parseCommand(text: string, ctx: ParseContext): Invocation | Invalid {
   const trimmed = text.trim();
-  if (trimmed === "" || /^(help|-h|--help|\?)$/i.test(trimmed)) return help.invoke("");
+  if (trimmed === "" || /^(help|-h|--help|\?)$/i.test(trimmed)) return help.invoke("", ctx);
   const [first, rest] = splitFirst(trimmed);
   const named = find(first.toLowerCase());
-  if (named) return named.invoke(rest.trim());
-  return (find(DEFAULT_SUBCOMMAND) as Subcommand).invoke(trimmed);
+  if (named) return named.invoke(rest.trim(), ctx);
+  return (find(DEFAULT_SUBCOMMAND) as Subcommand).invoke(trimmed, ctx);
 }
 
 /** The immediate answer to a command: the whole answer for help and bad input. */
-export function commandAck(parsed: Invocation | Invalid): string | undefined {
-  if (isInvalid(parsed)) return `:warning: ${parsed.invalid}\n\n${usage()}`;
+export function commandAck(parsed: Invocation | Invalid, ctx: ParseContext): string | undefined {
+  if (isInvalid(parsed)) return `:warning: ${parsed.invalid}\n\n${usage(ctx)}`;
   return parsed.ack;
 }

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import { splitFirst } from "../../command-text.js";
 import type { BotDeps } from "../../deps.js";
 
 export type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
@@ -16,6 +17,12 @@ export interface CommandContext {
   reply: Reply;
   /** The subcommands' names, for answers that list them. */
   subcommandNames: readonly string[];
+}
+
+/** What reading a command needs besides its words. */
+export interface ParseContext {
+  /** The tenants' names, in configured order. With several, commands name one first. */
+  tenants: readonly string[];
 }
 
 /** Why the words after a subcommand could not be read, for the person who typed them. */
@@ -40,10 +47,15 @@ export interface SubcommandDefinition<P> {
   audience: Audience;
   /** Its arguments, for usage: "<request id>". Empty when it takes none. */
   args: string;
+  /**
+   * Whether it takes a tenant before its arguments, shown in usage when there are several:
+   * "required" (`promote <tenant> …`), "optional" (`list [tenant]`) or "none".
+   */
+  tenantWord: "required" | "optional" | "none";
   /** What it does, for help. */
   does: string;
   /** Reads the words after the name. Nothing that fails here reaches Auth0 or Redis. */
-  parse(rest: string): P | Invalid;
+  parse(rest: string, ctx: ParseContext): P | Invalid;
   /** The immediate answer (Slack waits 3 s for it), or undefined for an empty one. */
   ack?(parsed: P): string | undefined;
   run(ctx: CommandContext, parsed: P): Promise<void>;
@@ -64,17 +76,19 @@ export interface Invocation {
 export interface Subcommand {
   name: string;
   args: string;
+  tenantWord: "required" | "optional" | "none";
   does: string;
-  invoke(rest: string): Invocation | Invalid;
+  invoke(rest: string, ctx: ParseContext): Invocation | Invalid;
 }
 
 export function subcommand<P>(def: SubcommandDefinition<P>): Subcommand {
   return {
     name: def.name,
     args: def.args,
+    tenantWord: def.tenantWord,
     does: def.does,
-    invoke(rest) {
-      const parsed = def.parse(rest);
+    invoke(rest, ctx) {
+      const parsed = def.parse(rest, ctx);
       if (isInvalid(parsed)) return parsed;
       return {
         name: def.name,
@@ -85,4 +99,35 @@ export function subcommand<P>(def: SubcommandDefinition<P>): Subcommand {
       };
     },
   };
+}
+
+/**
+ * The tenant a command names first. With one tenant the word may be left out (a lone word is
+ * then the command's own argument, even if it is the tenant's name). With several, a command
+ * that names none is answered with their names, before anything reaches Auth0.
+ */
+export function takeTenant(
+  rest: string,
+  ctx: ParseContext,
+  example: (tenant: string) => string,
+): { tenant: string; rest: string } | Invalid {
+  const [first, after] = splitFirst(rest);
+  if (ctx.tenants.includes(first) && (ctx.tenants.length > 1 || after.trim() !== "")) {
+    return { tenant: first, rest: after };
+  }
+  const [only] = ctx.tenants;
+  if (ctx.tenants.length === 1 && only) return { tenant: only, rest };
+  const names = ctx.tenants.map((t) => `\`${t}\``).join(", ");
+  return {
+    invalid: `Which tenant? Name one of ${names} first, for example \`${example(ctx.tenants[0] ?? "dev")}\`.`,
+  };
+}
+
+/** `list [tenant]`: a tenant when the first word names one, else all of them. */
+export function maybeTenant(
+  rest: string,
+  ctx: ParseContext,
+): { tenant: string | undefined; rest: string } {
+  const [first, after] = splitFirst(rest);
+  return ctx.tenants.includes(first) ? { tenant: first, rest: after } : { tenant: undefined, rest };
 }

@@ -14,11 +14,9 @@ export async function refreshHome(deps: BotDeps, client: WebClient, userId: stri
     });
     return;
   }
-  const isApprover = await deps.policy.approvers.includes(userId);
+  const isApprover = await deps.policy.isApprover(userId);
   const waiting = isApprover
-    ? (await deps.store.openRequests(100)).filter(
-        (r) => r.state === "PENDING" && r.requesterId !== userId && !r.approvals.includes(userId),
-      )
+    ? await deps.policy.waitingFor(userId, await deps.store.openRequests(100))
     : [];
   const own = await deps.store.requestsOf(userId, 10);
   await client.views.publish({ user_id: userId, view: homeView({ isApprover, waiting, own }) });
