@@ -1,6 +1,6 @@
 /**
  * The emulated tenant's Auth0 budget as the fleet keeps it in Redis (src/auth0/shared-budget.ts,
- * keyed as src/runtime/index.ts keys it). The bench changes the emulated tenant's limits between
+ * keyed as src/runtime/tenants.ts keys it; the bench's one tenant is the default one). The bench changes the emulated tenant's limits between
  * sections, which a real tenant does not do: before each row of section 3 it forgets the budget,
  * so that the row's fleet meets the tenant with nothing learnt and nothing configured, its first
  * probe and its learning timed with the rest.
