@@ -77,20 +77,22 @@ const tenantSchema = z
       .string({ error: "is required" })
       .regex(TENANT_NAME, "must be lowercase letters, digits and dashes, starting with a letter"),
     domain: z.string({ error: "is required (e.g. acme.us.auth0.com)" }).min(1, "is required"),
-    audience: z.string().optional(),
+    audience: z.string({ error: "must be text" }).optional(),
     clientId: z.string({ error: "is required" }).min(1, "is required"),
-    clientSecret: z.string().optional(),
-    privateKeyFile: z.string().optional(),
-    privateKeyId: z.string().optional(),
+    clientSecret: z.string({ error: "must be text" }).optional(),
+    privateKeyFile: z.string({ error: "must be a file path" }).optional(),
+    privateKeyId: z.string({ error: "must be text" }).optional(),
     approverUserIds: z
-      .array(z.string().regex(slackUserId, "must list Slack user ids such as U0123ABCD"))
+      .array(z.string().regex(slackUserId, "must list Slack user ids such as U0123ABCD"), {
+        error: "must be a list of Slack user ids, such as [U0123ABCD]",
+      })
       .optional(),
     approverUsergroupId: z
       .string()
       .regex(/^S[A-Z0-9]{2,}$/, "must be a user group id such as S0123ABCD")
       .optional(),
     requiredApprovals: z
-      .number()
+      .number({ error: "must be a number" })
       .int("must be a whole number")
       .positive("must be positive")
       .optional(),
@@ -98,9 +100,12 @@ const tenantSchema = z
       .string()
       .regex(slackChannelId, "must be a channel id such as C0123ABCD")
       .optional(),
-    requestTtl: z.string().optional(),
+    requestTtl: z.string({ error: "must be a duration such as 24h, 30m or 45s" }).optional(),
     dryRun: z.boolean({ error: "must be true or false" }).optional(),
-    maxRequestsPerSecond: z.number().positive("must be positive").optional(),
+    maxRequestsPerSecond: z
+      .number({ error: "must be a number" })
+      .positive("must be positive")
+      .optional(),
   })
   .strict();
 

@@ -57,6 +57,9 @@ class Tenant implements ManagementApi {
   async getTenantSettings() {
     return { flags: { enable_dynamic_client_registration: true } };
   }
+  async setTenantFlags(flags: Record<string, boolean>) {
+    return { flags };
+  }
 }
 
 const rateLimited = () =>

@@ -154,6 +154,7 @@ describe("npm run doctor", () => {
       "Auth0 scope read:connections",
       "Auth0 scope update:connections",
       "Auth0 scope read:tenant_settings",
+      "Auth0 scope update:tenant_settings",
       "Dynamic Client Registration",
     ]);
     expect(line(report, "✓", "Configuration")).toContain("HTTP mode");
@@ -169,7 +170,7 @@ describe("npm run doctor", () => {
     expect(line(report, "✓", "Dynamic Client Registration")).toContain(
       "on: promoted connections reach third-party apps",
     );
-    expect(report.lines.at(-1)).toBe("All 13 checks passed: promote-connection is ready to run.");
+    expect(report.lines.at(-1)).toBe("All 14 checks passed: promote-connection is ready to run.");
     expectNoSecrets(report);
     // It only looks: nothing is posted to Slack, nothing changed in Auth0.
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
@@ -469,7 +470,7 @@ describe("npm run doctor", () => {
   });
 
   it("without read:tenant_settings the doctor warns and still exits 0", async () => {
-    auth0.setScopes(["read:connections", "update:connections"]);
+    auth0.setScopes(["read:connections", "update:connections", "update:tenant_settings"]);
     const report = await doctor(envFor());
 
     expect(report.code).toBe(0);
@@ -481,6 +482,15 @@ describe("npm run doctor", () => {
     );
     expect(report.lines.at(-1)).toMatch(/0 failed, 1 warning, 1 skipped/);
     expect(auth0.apiRequests("GET", "/api/v2/tenants")).toHaveLength(0);
+  });
+
+  it("without update:tenant_settings: a warning that DCR changes would fail, exit 0", async () => {
+    auth0.setScopes(["read:connections", "update:connections", "read:tenant_settings"]);
+    const report = await doctor(envFor());
+    expect(report.code).toBe(0);
+    expect(line(report, "!", "Auth0 scope update:tenant_settings")).toContain(
+      "approved enable-dcr and disable-dcr requests would fail",
+    );
   });
 
   it("Dynamic Client Registration off: a warning that third-party apps will not see the connection, exit 0", async () => {

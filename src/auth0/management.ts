@@ -157,10 +157,43 @@ export class ManagementClient {
     return updated;
   }
 
-  /** GET /api/v2/tenants/settings (read:tenant_settings), or the fleet's read of the last minute. */
-  getTenantSettings(): Promise<TenantSettings> {
+  /**
+   * GET /api/v2/tenants/settings (read:tenant_settings), or the fleet's read of the last minute;
+   * `fresh` always asks Auth0 (a decision rests on the answer).
+   */
+  getTenantSettings(options: { fresh?: boolean } = {}): Promise<TenantSettings> {
     const cache = this.opts.tenantSettings;
-    return cache ? cache.get(() => this.readTenantSettings()) : this.readTenantSettings();
+    return cache && !options.fresh
+      ? cache.get(() => this.readTenantSettings())
+      : this.readTenantSettings();
+  }
+
+  /**
+   * PATCH /api/v2/tenants/settings with exactly `{"flags": {…}}` (update:tenant_settings): the
+   * flags named are set, the others left alone. Checks that Auth0 applied them, and drops the
+   * fleet's cached settings.
+   */
+  async setTenantFlags(flags: Record<string, boolean>): Promise<TenantSettings> {
+    const path = "/api/v2/tenants/settings";
+    const answer = await this.call("PATCH", path, { flags });
+    await this.opts.tenantSettings?.forget();
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+      throw notA("tenant settings object", "PATCH", path);
+    }
+    const settings = answer as TenantSettings;
+    const missed = Object.entries(flags).filter(
+      ([flag, value]) => settings.flags?.[flag] !== value,
+    );
+    if (missed.length > 0) {
+      throw new ManagementApiError({
+        status: 200,
+        method: "PATCH",
+        path,
+        retryable: false,
+        detail: `Auth0 accepted the change but did not apply it: ${missed.map(([f]) => f).join(", ")} unchanged`,
+      });
+    }
+    return settings;
   }
 
   private async readTenantSettings(): Promise<TenantSettings> {

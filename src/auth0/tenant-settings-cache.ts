@@ -76,6 +76,19 @@ export class TenantSettingsCache {
     return kept;
   }
 
+  /**
+   * The tenant's settings changed (this bot changed a flag): every process reads them anew. A
+   * failure is logged; the cached copy then lapses within its minute.
+   */
+  async forget(): Promise<void> {
+    await this.bounded(this.opts.redis.del(this.key)).catch((err: unknown) =>
+      this.opts.logger?.warn(
+        { err: errorInWords(err) },
+        "could not drop the cached tenant settings",
+      ),
+    );
+  }
+
   private bounded<T>(command: Promise<T>): Promise<T> {
     const ms = this.opts.redisTimeoutMs ?? 1000;
     return within(ms, command, () => new Error(`Redis gave no answer within ${ms} ms`));

@@ -16,12 +16,19 @@ const CHECK = { token: "Auth0 token", dcr: "Dynamic Client Registration" } as co
 
 /** What each Management API scope is for, in the order they are checked. */
 const AUTH0_SCOPES = [
-  { scope: "read:connections", purpose: "look connections up", required: true },
-  { scope: "update:connections", purpose: "the PATCH that promotes", required: true },
+  { scope: "read:connections", purpose: "look connections up", required: true, without: "" },
+  { scope: "update:connections", purpose: "the PATCH that promotes", required: true, without: "" },
   {
     scope: "read:tenant_settings",
     purpose: "read whether Dynamic Client Registration is on",
     required: false,
+    without: "the bot cannot tell whether Dynamic Client Registration is on",
+  },
+  {
+    scope: "update:tenant_settings",
+    purpose: "turn Dynamic Client Registration on or off (enable-dcr, disable-dcr)",
+    required: false,
+    without: "approved enable-dcr and disable-dcr requests would fail",
   },
 ] as const;
 
@@ -144,20 +151,14 @@ async function checkTenant(
     const results: CheckResult[] = [
       ok(CHECK.token, `got a Management API token from ${tenant.domain} for ${tenant.audience}`),
     ];
-    for (const { scope, purpose, required } of AUTH0_SCOPES) {
+    for (const { scope, purpose, required, without } of AUTH0_SCOPES) {
       const name = `Auth0 scope ${scope}`;
       const grant = `${MANAGEMENT_API_GRANTS} → the application with client id ${tenant.clientId} → tick ${scope}`;
       if (granted.includes(scope)) results.push(ok(name, `granted (${purpose})`));
       else if (required) {
         results.push(fail(name, `the token lacks ${scope}, needed for ${purpose}`, grant));
       } else {
-        results.push(
-          warn(
-            name,
-            `the token lacks ${scope}, so the bot cannot tell whether Dynamic Client Registration is on`,
-            grant,
-          ),
-        );
+        results.push(warn(name, `the token lacks ${scope}, so ${without}`, grant));
       }
     }
     if (!granted.includes("read:tenant_settings")) {

@@ -128,9 +128,10 @@ async function applyChange(
 function watchingWrites(auth0: ManagementApi): ManagementApi & { wrote(): boolean } {
   let wrote = false;
   const watched: ManagementApi & { wrote(): boolean } = Object.create(auth0);
+  const writable = watched as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const call of WRITE_CALLS) {
-    const original = auth0[call].bind(auth0);
-    watched[call] = (...args: Parameters<typeof original>) => {
+    const original = (auth0[call] as (...args: unknown[]) => unknown).bind(auth0);
+    writable[call] = (...args: unknown[]) => {
       wrote = true;
       return original(...args);
     };

@@ -19,6 +19,8 @@ export type AuditEvent =
   | "expired"
   | "promoted"
   | "demoted"
+  | "dcr-enabled"
+  | "dcr-disabled"
   | "dry-run"
   | "failed"
   | "outcome-unknown";
@@ -27,6 +29,8 @@ export type AuditEvent =
 export const DONE_EVENTS: Readonly<Record<ChangeAction, AuditEvent>> = {
   promote: "promoted",
   demote: "demoted",
+  "enable-dcr": "dcr-enabled",
+  "disable-dcr": "dcr-disabled",
 };
 
 /** What an audit event says about its request: enough to read the line without the request. */

@@ -25,13 +25,14 @@ export const FINAL_STATES: ReadonlySet<RequestState> = new Set([
 export const OPEN_STATES: ReadonlySet<RequestState> = new Set(["PENDING", "APPROVED"]);
 
 /** The kinds of change the bot knows; each is one file under requests/changes/. */
-export type ChangeKindName = "connection-domain-level";
+export type ChangeKindName = "connection-domain-level" | "tenant-dcr";
 
 /**
  * Which way a change goes. Each kind names the actions it offers (connection-domain-level:
- * promote sets is_domain_connection true, demote sets it false).
+ * promote sets is_domain_connection true, demote sets it false; tenant-dcr: enable-dcr and
+ * disable-dcr set the tenant's Dynamic Client Registration flag).
  */
-export type ChangeAction = "promote" | "demote";
+export type ChangeAction = "promote" | "demote" | "enable-dcr" | "disable-dcr";
 
 /** The Auth0 tenant a request is about; one tenant, named "default", until tenants are configurable. */
 export const DEFAULT_TENANT = "default";

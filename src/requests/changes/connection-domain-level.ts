@@ -40,7 +40,7 @@ function toTarget(connection: Connection): ChangeTarget {
 
 const isPromote = (action: ChangeAction) => action === "promote";
 
-const WORDS: Record<ChangeAction, ActionWords> = {
+const WORDS: Partial<Record<ChangeAction, ActionWords>> = {
   promote: {
     verb: "promote",
     does: "promote a connection to domain level",

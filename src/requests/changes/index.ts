@@ -1,6 +1,7 @@
 import type { ChangeAction, ChangeKindName } from "../model.js";
 import { connectionDomainLevel } from "./connection-domain-level.js";
-import type { ChangeKind } from "./types.js";
+import { tenantDcr } from "./tenant-dcr.js";
+import type { ActionWords, ChangeKind } from "./types.js";
 
 export type { ActionWords, ChangeKind, ManagementApi, TargetFact, TargetRef } from "./types.js";
 export { WRITE_CALLS } from "./types.js";
@@ -8,6 +9,7 @@ export { WRITE_CALLS } from "./types.js";
 /** Every kind of change the bot can make. A new kind is one new file and one line here. */
 export const CHANGE_KINDS: Readonly<Record<ChangeKindName, ChangeKind>> = {
   "connection-domain-level": connectionDomainLevel,
+  "tenant-dcr": tenantDcr,
 };
 
 export function changeKind(name: ChangeKindName): ChangeKind {
@@ -27,7 +29,14 @@ export function kindOfAction(action: ChangeAction): ChangeKind {
   throw new RangeError(`no kind of change offers the action "${action}"`);
 }
 
+/** The words of an action of a kind. */
+export function wordsFor(kind: ChangeKind, action: ChangeAction): ActionWords {
+  const words = kind.words[action];
+  if (!words) throw new RangeError(`the kind ${kind.name} has no action "${action}"`);
+  return words;
+}
+
 /** The words of a request's action. */
-export function wordsOf(request: { kind: ChangeKindName; action: ChangeAction }) {
-  return changeKind(request.kind).words[request.action];
+export function wordsOf(request: { kind: ChangeKindName; action: ChangeAction }): ActionWords {
+  return wordsFor(changeKind(request.kind), request.action);
 }

@@ -9,11 +9,17 @@ export interface ManagementApi {
   getConnection(id: string): Promise<Connection>;
   findConnectionByName(name: string): Promise<Connection | undefined>;
   setDomainLevel(current: Connection, value: boolean): Promise<Connection>;
-  getTenantSettings(): Promise<TenantSettings>;
+  /** The tenant's settings; `fresh` skips the fleet's one-minute cache. */
+  getTenantSettings(options?: { fresh?: boolean }): Promise<TenantSettings>;
+  /** Sets only the flags named, leaving the others alone. */
+  setTenantFlags(flags: Record<string, boolean>): Promise<TenantSettings>;
 }
 
 /** The calls that change something in Auth0; the rest only read. */
-export const WRITE_CALLS = ["setDomainLevel"] as const satisfies readonly (keyof ManagementApi)[];
+export const WRITE_CALLS = [
+  "setDomainLevel",
+  "setTenantFlags",
+] as const satisfies readonly (keyof ManagementApi)[];
 
 /** How a person named a target: by Auth0 id or by name. Validated before it reaches a URL. */
 export type TargetRef = { kind: "id"; id: string } | { kind: "name"; name: string };
@@ -63,6 +69,11 @@ export interface ChangeKind {
   scopes: { lookUp: readonly string[]; apply: readonly string[] };
   /** What the target is called in words ("connection"). */
   targetNoun: string;
+  /**
+   * The target is the tenant itself (its DCR flag): the tenant word is the argument, and there
+   * is no other target to name.
+   */
+  targetIsTenant?: boolean;
   /** Usage of the target argument ("<con_id | name>"). */
   targetUsage: string;
 
@@ -94,7 +105,13 @@ export interface ChangeKind {
    */
   isApplied(api: ManagementApi, request: ChangeRequest): Promise<boolean>;
 
-  words: Readonly<Record<ChangeAction, ActionWords>>;
+  /** The words of each of its actions. */
+  words: Readonly<Partial<Record<ChangeAction, ActionWords>>>;
+  /**
+   * How messages name the target ("`acme-db` (`con_…`)"); default its name and id. A kind whose
+   * target is the tenant names what it changes instead.
+   */
+  label?(target: ChangeTarget): string;
   /** The target's present state in a line (status): "`acme-db` … is *a domain-level connection*". */
   stateLine(target: ChangeTarget): string;
   /** What the approval message shows about the target. */

@@ -13,8 +13,16 @@ export interface SlackMessage {
 }
 
 /** One line naming the target for notification text and DMs. */
-export function targetLabel(request: Pick<ChangeRequest, "target">): string {
-  return `${code(request.target.name)} (${code(request.target.id)})`;
+export function targetLabel(request: Pick<ChangeRequest, "target" | "kind">): string {
+  const kind = changeKind(request.kind);
+  return (
+    kind.label?.(request.target) ?? `${code(request.target.name)} (${code(request.target.id)})`
+  );
+}
+
+/** The target as the object of a sentence ("asks to promote `acme-db`"); none for a tenant. */
+function targetInSentence(request: Pick<ChangeRequest, "target" | "kind">): string {
+  return changeKind(request.kind).targetIsTenant ? "" : ` ${code(request.target.name)}`;
 }
 
 /** "prod (acme.us.auth0.com)": every message names the tenant, so prod is never taken for dev. */
@@ -130,7 +138,7 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
     {
       type: "section",
       text: mrkdwn(
-        `${userMention(request.requesterId)} asks to *${words.verb}* ${code(request.target.name)} in *${tenantOf(request)}*. ${words.effect}`,
+        `${userMention(request.requesterId)} asks to *${words.verb}*${targetInSentence(request)} in *${tenantOf(request)}*. ${words.effect}`,
       ),
     },
     ...factBlocks([
@@ -174,7 +182,7 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
 
   const state = status ? ` (${request.state.toLowerCase()})` : "";
   return {
-    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb} ${request.target.name} in ${tenantOf(request)}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
+    text: `${request.dryRun ? "[dry run] " : ""}Request ${request.id} to ${words.verb}${changeKind(request.kind).targetIsTenant ? "" : ` ${request.target.name}`} in ${tenantOf(request)}${state} by ${userMention(request.requesterId)}: ${escapeMrkdwn(request.reason || "no reason given")}`,
     blocks,
   };
 }

@@ -1,5 +1,6 @@
 import type { KnownBlock } from "@slack/types";
 import { type AuditEvent, type AuditRecord, auditDetail } from "../../requests/audit-log.js";
+import { changeKind } from "../../requests/changes/index.js";
 import { code, escapeMrkdwn, mrkdwn, plain, slackDate, userMention } from "./text.js";
 
 const ICONS: Record<AuditEvent, string> = {
@@ -12,6 +13,8 @@ const ICONS: Record<AuditEvent, string> = {
   expired: ":alarm_clock:",
   promoted: ":white_check_mark:",
   demoted: ":white_check_mark:",
+  "dcr-enabled": ":white_check_mark:",
+  "dcr-disabled": ":white_check_mark:",
   "dry-run": ":test_tube:",
   failed: ":x:",
   "outcome-unknown": ":grey_question:",
@@ -26,9 +29,13 @@ export function auditLine(record: AuditRecord): { text: string; blocks: KnownBlo
   const detail = auditDetail(record);
   const who = actorId ? userMention(actorId) : "the bot";
   const dry = record.dryRun ? " · *dry run*" : "";
-  const summary = `${ICONS[event] ?? ":memo:"} *${event}* ${code(requestId)} · ${action} ${code(targetName)} (${code(targetId)}) in ${tenant} · by ${who} · ${slackDate(at)}${dry}`;
+  // A change of the tenant itself (its DCR flag) has no other target to name.
+  const ofTenant = changeKind(record.kind).targetIsTenant === true;
+  const target = ofTenant ? "" : ` ${code(targetName)} (${code(targetId)})`;
+  const targetText = ofTenant ? "" : ` ${targetName} (${targetId})`;
+  const summary = `${ICONS[event] ?? ":memo:"} *${event}* ${code(requestId)} · ${action}${target} in ${tenant} · by ${who} · ${slackDate(at)}${dry}`;
   const blocks: KnownBlock[] = [{ type: "section", text: mrkdwn(summary) }];
   if (detail) blocks.push({ type: "context", elements: [plain(detail, 2000)] });
-  const text = `${event} ${requestId} ${action} ${targetName} (${targetId}) in ${tenant} by ${who}${record.dryRun ? " [dry run]" : ""}${detail ? `: ${escapeMrkdwn(detail)}` : ""}`;
+  const text = `${event} ${requestId} ${action}${targetText} in ${tenant} by ${who}${record.dryRun ? " [dry run]" : ""}${detail ? `: ${escapeMrkdwn(detail)}` : ""}`;
   return { text, blocks };
 }

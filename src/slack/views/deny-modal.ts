@@ -1,7 +1,7 @@
 import type { ModalView } from "@slack/types";
 import { wordsOf } from "../../requests/changes/index.js";
 import type { ChangeRequest } from "../../requests/model.js";
-import { tenantOf } from "./approval-message.js";
+import { targetLabel, tenantOf } from "./approval-message.js";
 import { code, mrkdwn, plain } from "./text.js";
 
 export const DENY_MODAL_CALLBACK_ID = "deny_request_reason";
@@ -23,7 +23,7 @@ export function denyModal(request: ChangeRequest): ModalView {
       {
         type: "section",
         text: mrkdwn(
-          `Deny <@${request.requesterId}>'s request ${code(request.id)} to ${words.verb} ${code(request.target.name)} in ${tenantOf(request)}?`,
+          `Deny <@${request.requesterId}>'s request ${code(request.id)} to ${words.verb} ${targetLabel(request)} in ${tenantOf(request)}?`,
         ),
       },
       {

@@ -24,7 +24,12 @@ import type { Auth0Emulator, Auth0EmulatorOptions, Auth0FaultSpec, Auth0Request 
 
 export type * from "./types.js";
 
-const DEFAULT_SCOPES = ["read:connections", "update:connections", "read:tenant_settings"];
+const DEFAULT_SCOPES = [
+  "read:connections",
+  "update:connections",
+  "read:tenant_settings",
+  "update:tenant_settings",
+];
 const MAX_BODY_BYTES = 1024 * 1024;
 
 function nowEpochMs(): number {

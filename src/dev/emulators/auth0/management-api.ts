@@ -158,6 +158,27 @@ export function managementApi(options: {
     },
   });
 
+  /** PATCH /api/v2/tenants/settings: flags named are set, the others left alone. */
+  const patchTenantSettings = (body: unknown): Answer => {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return typeError("body", "object", body);
+    }
+    const unknownKeys = Object.keys(body).filter((k) => k !== "flags");
+    if (unknownKeys.length > 0) {
+      return invalidBody(`Additional properties not allowed: ${unknownKeys.join(",")}`);
+    }
+    const flags = (body as { flags?: unknown }).flags;
+    if (typeof flags !== "object" || flags === null || Array.isArray(flags)) {
+      return typeError("flags", "object", flags);
+    }
+    for (const [flag, value] of Object.entries(flags)) {
+      if (typeof value !== "boolean") return typeError(`flags.${flag}`, "boolean", value);
+    }
+    const dcrFlag = (flags as Record<string, boolean>).enable_dynamic_client_registration;
+    if (dcrFlag !== undefined) dcr = dcrFlag;
+    return [200, tenantSettings()];
+  };
+
   return {
     handle(record, token, bodyError) {
       const { method, path } = record;
@@ -195,6 +216,12 @@ export function managementApi(options: {
       if (path === "/api/v2/tenants/settings" && method === "GET") {
         const denied = insufficientScope(token.scopes, "read:tenant_settings");
         return denied ?? [200, tenantSettings()];
+      }
+      if (path === "/api/v2/tenants/settings" && method === "PATCH") {
+        const denied = insufficientScope(token.scopes, "update:tenant_settings");
+        if (denied) return denied;
+        if (bodyError) return [400, auth0Error(400, "Invalid request payload JSON format")];
+        return patchTenantSettings(record.body);
       }
       return NOT_FOUND;
     },

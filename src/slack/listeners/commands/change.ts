@@ -1,6 +1,6 @@
 import { errorInWords } from "../../../error-words.js";
 import { scheduleExpiry } from "../../../jobs/expiry.js";
-import type { ChangeKind, TargetRef } from "../../../requests/changes/index.js";
+import { type ChangeKind, type TargetRef, wordsFor } from "../../../requests/changes/index.js";
 import type { ChangeAction, ChangeRequest } from "../../../requests/model.js";
 import type { CreateRefusal } from "../../../requests/store.js";
 import { splitFirst, unquote } from "../../command-text.js";
@@ -9,7 +9,15 @@ import { approvalMessage } from "../../views/approval-message.js";
 import { COMMAND, requestCreatedReply } from "../../views/replies.js";
 import { code, escapeMrkdwn } from "../../views/text.js";
 import { lookUpTarget, refLabel } from "./look-up.js";
-import { type CommandContext, Refusal, type Subcommand, subcommand, takeTenant } from "./types.js";
+import {
+  type CommandContext,
+  type Invalid,
+  type ParseContext,
+  Refusal,
+  type Subcommand,
+  subcommand,
+  takeTenant,
+} from "./types.js";
 
 export const MAX_REASON_LENGTH = 1000;
 
@@ -21,7 +29,7 @@ interface ChangeArgs {
 
 /** One subcommand per action of a kind of change: `promote [tenant] <connection> [reason]`, … */
 export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcommand {
-  const words = kind.words[action];
+  const words = wordsFor(kind, action);
   return subcommand<ChangeArgs>({
     name: action,
     audience: "anyone",
@@ -29,22 +37,51 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
     tenantWord: "required",
     does: words.does,
     parse(text, ctx) {
+      if (kind.targetIsTenant) return parseTenantTarget(text, ctx, action);
       const named = takeTenant(text, ctx, (t) => `${COMMAND} ${action} ${t} <connection>`);
       if ("invalid" in named) return named;
       const [word, tail] = splitFirst(named.rest);
       if (!word) return { invalid: `\`${action}\` needs a ${kind.targetNoun} id or name.` };
       const reason = unquote(tail);
-      if (reason.length > MAX_REASON_LENGTH) {
-        return {
-          invalid: `The reason is ${reason.length} characters long; please keep it under ${MAX_REASON_LENGTH}.`,
-        };
-      }
+      if (reason.length > MAX_REASON_LENGTH) return reasonTooLong(reason);
       const ref = kind.parseTarget(word);
       return "invalid" in ref ? ref : { tenant: named.tenant, target: ref, reason };
     },
-    ack: ({ target }) => `:mag: Looking up ${refLabel(target)} in Auth0…`,
+    ack: ({ tenant, target }) =>
+      `:mag: Looking up ${kind.targetIsTenant ? `${tenant}'s settings` : refLabel(target)} in Auth0…`,
     run: (ctx, args) => requestChange(ctx, kind, action, args),
   });
+}
+
+function reasonTooLong(reason: string): Invalid {
+  return {
+    invalid: `The reason is ${reason.length} characters long; please keep it under ${MAX_REASON_LENGTH}.`,
+  };
+}
+
+/**
+ * `enable-dcr <tenant> [reason]`: the tenant is the target. With one tenant it may be left out;
+ * with several, a command that names none is answered with their names.
+ */
+function parseTenantTarget(
+  text: string,
+  ctx: ParseContext,
+  action: ChangeAction,
+): ChangeArgs | Invalid {
+  const [first, tail] = splitFirst(text);
+  const [only] = ctx.tenants;
+  let tenant: string;
+  let rest: string;
+  if (ctx.tenants.includes(first)) [tenant, rest] = [first, tail];
+  else if (ctx.tenants.length === 1 && only) [tenant, rest] = [only, text];
+  else {
+    return {
+      invalid: `Which tenant? Name one of ${ctx.tenants.map((t) => `\`${t}\``).join(", ")}, for example \`${COMMAND} ${action} ${ctx.tenants[0] ?? "dev"}\`.`,
+    };
+  }
+  const reason = unquote(rest);
+  if (reason.length > MAX_REASON_LENGTH) return reasonTooLong(reason);
+  return { tenant, target: { kind: "id", id: tenant }, reason };
 }
 
 /**
@@ -64,7 +101,7 @@ async function requestChange(
   const tenant = deps.tenants.get(args.tenant);
   if (!tenant) throw new Refusal(`:grey_question: No tenant \`${args.tenant}\` is configured.`);
   const { settings } = tenant;
-  const words = kind.words[action];
+  const words = wordsFor(kind, action);
   const may = await deps.policy.mayRequest(userId);
   if (!may.allowed) {
     throw new Refusal(`:lock: You cannot ask to ${words.verb} connections: ${may.why}.`);
