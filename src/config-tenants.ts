@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { type Auth0Credential, readCredential } from "./config-credential.js";
 import { parseDuration, secureBaseUrl } from "./config-fields.js";
 
 /**
@@ -9,10 +10,8 @@ import { parseDuration, secureBaseUrl } from "./config-fields.js";
  * meaning. Problems name the tenant and the key, never a secret's value.
  */
 
-/** How the bot proves itself to a tenant's token endpoint. */
-export type TenantCredential =
-  | { kind: "secret"; secret: string }
-  | { kind: "private_key_jwt"; keyFile: string; keyId: string | undefined };
+/** How the bot proves itself to a tenant's token endpoint: a secret, or a private key. */
+export type TenantCredential = Auth0Credential;
 
 export interface TenantConfig {
   /** Short and typeable: the first word after the subcommand when there are several. */
@@ -82,6 +81,7 @@ const tenantSchema = z
     clientSecret: z.string({ error: "must be text" }).optional(),
     privateKeyFile: z.string({ error: "must be a file path" }).optional(),
     privateKeyId: z.string({ error: "must be text" }).optional(),
+    privateKeyAlg: z.string({ error: "must be text" }).optional(),
     approverUserIds: z
       .array(z.string().regex(slackUserId, "must list Slack user ids such as U0123ABCD"), {
         error: "must be a list of Slack user ids, such as [U0123ABCD]",
@@ -228,13 +228,22 @@ export function tenantsFromFile(
       problems.push({ variable: "TENANTS_FILE", text: `tenant ${t.name}: domain ${where}` });
       return;
     }
-    const hasSecret = Boolean(t.clientSecret);
-    const hasKey = Boolean(t.privateKeyFile);
-    if (hasSecret === hasKey) {
-      problems.push({
-        variable: "TENANTS_FILE",
-        text: `tenant ${t.name}: set exactly one of clientSecret and privateKeyFile`,
-      });
+    const read = readCredential(
+      {
+        secret: t.clientSecret,
+        privateKeyFile: t.privateKeyFile,
+        privateKeyId: t.privateKeyId,
+        alg: t.privateKeyAlg,
+      },
+      {
+        secret: `tenant ${t.name}: clientSecret`,
+        privateKeyFile: `tenant ${t.name}: privateKeyFile`,
+        privateKeyId: `tenant ${t.name}: privateKeyId`,
+        alg: `tenant ${t.name}: privateKeyAlg`,
+      },
+    );
+    if (!read.credential) {
+      for (const p of read.problems) problems.push({ variable: "TENANTS_FILE", text: p.text });
       return;
     }
     let ttl = defaults.requestTtlMs;
@@ -263,9 +272,7 @@ export function tenantsFromFile(
         ...where,
         audience: t.audience || `${where.baseUrl}/api/v2/`,
         clientId: t.clientId,
-        credential: hasSecret
-          ? { kind: "secret", secret: t.clientSecret as string }
-          : { kind: "private_key_jwt", keyFile: t.privateKeyFile as string, keyId: t.privateKeyId },
+        credential: read.credential,
         maxRequestsPerSecond: t.maxRequestsPerSecond ?? defaults.maxRequestsPerSecond,
         approvers,
         requiredApprovals: t.requiredApprovals ?? defaults.requiredApprovals,
@@ -292,11 +299,11 @@ export function tenantsFromFile(
 
 /** The one tenant of the AUTH0_* variables. */
 export function tenantFromEnv(
+  credential: Auth0Credential,
   e: {
     AUTH0_TENANT_NAME: string;
     AUTH0_DOMAIN?: URL | undefined;
     AUTH0_CLIENT_ID?: string | undefined;
-    AUTH0_CLIENT_SECRET?: string | undefined;
     AUTH0_AUDIENCE?: string | undefined;
   },
   defaults: TenantDefaults,
@@ -306,9 +313,6 @@ export function tenantFromEnv(
     problems.push({ variable, text: `${variable} is required (${what})` });
   if (!e.AUTH0_DOMAIN) need("AUTH0_DOMAIN", "the tenant's domain, e.g. acme.us.auth0.com");
   if (!e.AUTH0_CLIENT_ID) need("AUTH0_CLIENT_ID", "the machine-to-machine application's client id");
-  if (!e.AUTH0_CLIENT_SECRET) {
-    need("AUTH0_CLIENT_SECRET", "the machine-to-machine application's client secret");
-  }
   const baseUrl = e.AUTH0_DOMAIN?.origin ?? "";
   const tenant = finish(
     {
@@ -317,7 +321,7 @@ export function tenantFromEnv(
       domain: e.AUTH0_DOMAIN?.host ?? "",
       audience: e.AUTH0_AUDIENCE || `${baseUrl}/api/v2/`,
       clientId: e.AUTH0_CLIENT_ID ?? "",
-      credential: { kind: "secret", secret: e.AUTH0_CLIENT_SECRET ?? "" },
+      credential,
       maxRequestsPerSecond: defaults.maxRequestsPerSecond,
       approvers: defaults.approvers,
       requiredApprovals: defaults.requiredApprovals,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Auth0Credential, credentialFromEnv } from "./config-credential.js";
 import {
   baseUrl,
   boolean,
@@ -86,7 +87,12 @@ const envSchema = z
       .refine((v) => !RESERVED_TENANT_NAMES.has(v), "is a subcommand; choose another name"),
     AUTH0_DOMAIN: optionalBaseUrl(undefined),
     AUTH0_CLIENT_ID: z.string().trim().optional(),
-    AUTH0_CLIENT_SECRET: z.string().trim().optional(),
+    // The credential, exactly one of a secret and a key file: read together, key file included,
+    // by credentialFromEnv (config-credential.ts); listed here with every other variable.
+    AUTH0_CLIENT_SECRET: z.string().optional(),
+    AUTH0_PRIVATE_KEY_FILE: z.string().optional(),
+    AUTH0_PRIVATE_KEY_ID: z.string().optional(),
+    AUTH0_CLIENT_ASSERTION_ALG: z.string().optional(),
     AUTH0_AUDIENCE: z.string().trim().optional(),
     AUTH0_MAX_REQUESTS_PER_SECOND: z.preprocess(
       (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
@@ -245,7 +251,6 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
     const needed: [string, string][] = [
       ["AUTH0_DOMAIN", "the tenant's domain, e.g. acme.us.auth0.com"],
       ["AUTH0_CLIENT_ID", "the machine-to-machine application's client id"],
-      ["AUTH0_CLIENT_SECRET", "the machine-to-machine application's client secret"],
       ["APPROVAL_CHANNEL_ID", "a channel id such as C0123ABCD"],
     ];
     for (const [variable, what] of needed) {
@@ -264,7 +269,13 @@ function missingCombinations(env: NodeJS.ProcessEnv): ConfigProblem[] {
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  const combinations = [...missingCombinations(env), ...redisCombinationProblems(env)];
+  // One tenant from the AUTH0_* variables: its credential, a secret or a key file, read here.
+  const fromEnv = env.TENANTS_FILE?.trim() ? undefined : credentialFromEnv(env);
+  const combinations = [
+    ...missingCombinations(env),
+    ...redisCombinationProblems(env),
+    ...(fromEnv?.problems ?? []),
+  ];
   if (!parsed.success || combinations.length > 0) {
     const problems = (parsed.error?.issues ?? []).map((issue): ConfigProblem => {
       const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
@@ -285,7 +296,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const { tenants, problems } = e.TENANTS_FILE
     ? tenantsFromFile(e.TENANTS_FILE, env, defaults)
-    : tenantFromEnv(e, defaults);
+    : // Reached only when the credential was read without a problem.
+      tenantFromEnv(fromEnv?.credential as Auth0Credential, e, defaults);
   if (problems.length > 0) throw new ConfigError(problems);
   let apiUrl = e.SLACK_API_URL.href;
   if (!apiUrl.endsWith("/")) apiUrl += "/";

@@ -3,9 +3,11 @@ import { pino } from "pino";
 
 /**
  * Patterns of credentials that must never reach a log line, whatever field or message they
- * travel in: Slack tokens, bearer tokens, JWT-shaped strings and client secrets in form bodies.
+ * travel in: Slack tokens, bearer tokens, JWT-shaped strings (client assertions too), client
+ * secrets in form bodies, and PEM private keys.
  */
 const SECRET_PATTERNS: RegExp[] = [
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
   /\bxox[abposr]-[A-Za-z0-9-]+/g,
   /\bxapp-[A-Za-z0-9-]+/g,
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
@@ -61,6 +63,10 @@ const REDACT_PATHS = [
   "*.clientSecret",
   "client_secret",
   "*.client_secret",
+  "client_assertion",
+  "*.client_assertion",
+  "privateKey",
+  "*.privateKey",
   "signingSecret",
   "*.signingSecret",
   "botToken",

@@ -11,7 +11,12 @@ import {
   TokenRequestError,
   type Transport,
 } from "../src/auth0/index.js";
-import { capturedLogger, tokenProviderFor } from "./support/auth0-client.js";
+import {
+  capturedLogger,
+  rejection,
+  tokenProviderFor,
+  tokenRequests,
+} from "./support/auth0-client.js";
 import {
   type Auth0Emulator,
   type Auth0EmulatorOptions,
@@ -70,7 +75,7 @@ async function setup(opts: SetupOptions = {}): Promise<Setup> {
   );
   const { logger, logs } = capturedLogger();
   const tokens = tokenProviderFor(auth0, transport, {
-    clientSecret: opts.clientSecret ?? auth0.clientSecret,
+    credential: { kind: "secret", secret: opts.clientSecret ?? auth0.clientSecret },
     audience: opts.audience ?? auth0.audience,
     logger,
     timeoutMs: opts.timeoutMs ?? 2000,
@@ -78,19 +83,6 @@ async function setup(opts: SetupOptions = {}): Promise<Setup> {
   const limiter = new RateLimiter({ perSecond: opts.perSecond ?? 1000, burst: opts.burst });
   const client = new ManagementClient({ baseUrl: auth0.url, tokens, transport, limiter, logger });
   return { auth0, client, tokens, limiter, transport, logs };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected the call to fail");
-}
-
-function tokenRequests(auth0: Auth0Emulator) {
-  return auth0.requests.filter((r) => r.path === "/oauth/token");
 }
 
 describe("the Management API token", () => {
@@ -125,6 +117,7 @@ describe("the Management API token", () => {
       "read:connections",
       "update:connections",
       "read:tenant_settings",
+      "update:tenant_settings",
     ]);
   });
 
@@ -337,7 +330,7 @@ describe("the Management API token", () => {
       const tokens = new TokenProvider({
         baseUrl: "http://acme.us.auth0.com",
         clientId: auth0.clientId,
-        clientSecret: auth0.clientSecret,
+        credential: { kind: "secret", secret: auth0.clientSecret },
         audience: "http://acme.us.auth0.com/api/v2/",
         transport,
       });

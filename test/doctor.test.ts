@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { doctorMain, runDoctor } from "../src/doctor/index.js";
 import { AuditLog } from "../src/requests/audit-log.js";
 import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { keyDirectory, rsaKeyPair } from "./support/private-keys.js";
 import { freePort, type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { type SlackEmulator, startSlackEmulator } from "./support/slack-emulator.js";
 
@@ -533,5 +534,115 @@ describe("npm run doctor", () => {
       status: "warn",
     });
     expect(results.filter((r) => r.status === "fail")).toEqual([]);
+  });
+});
+
+describe("npm run doctor with a private key (private_key_jwt)", () => {
+  const keys = keyDirectory();
+  const pair = rsaKeyPair();
+  const keyFile = keys.write("bot.pem", pair.pem);
+  afterAll(() => keys.remove());
+
+  /** The application authenticates by its registered key; the bot is given the key file. */
+  function keyEnv(more: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return envFor({
+      AUTH0_CLIENT_SECRET: "",
+      AUTH0_PRIVATE_KEY_FILE: keyFile,
+      AUTH0_PRIVATE_KEY_ID: "kid-bot",
+      AUTH0_CLIENT_ASSERTION_ALG: "PS256",
+      ...more,
+    });
+  }
+  const app = () => `the application with client id ${auth0.clientId}`;
+  const REGISTER = () =>
+    `register the public half of AUTH0_PRIVATE_KEY_FILE with ${app()}: Auth0 Dashboard → Applications → Applications → ${app()} → Credentials → Add New Key (RS256, RS384 or PS256); ` +
+    "set AUTH0_PRIVATE_KEY_ID to the key id Auth0 shows for it, or leave it unset; and check that AUTH0_PRIVATE_KEY_FILE is that key's private half";
+
+  it("a registered key: ✓ Auth0 token, saying which credential got it", async () => {
+    auth0.registerClientKey({ publicKey: pair.publicKey, alg: "PS256", keyId: "kid-bot" });
+    const report = await doctor(keyEnv());
+
+    expect(report.code).toBe(0);
+    expect(line(report, "✓", "Auth0 token")).toBe(
+      `✓ Auth0 token: got a Management API token from ${new URL(auth0.url).host} for ${auth0.audience} with a private key (private_key_jwt, PS256, kid kid-bot)`,
+    );
+    line(report, "✓", "Auth0 scope update:connections");
+    expectNoSecrets(report, pair.fingerprint);
+  });
+
+  const refusals: Array<{ story: string; arrange: () => Record<string, string>; said: RegExp }> = [
+    { story: "no key registered with the application", arrange: () => ({}), said: /no credential/ },
+    {
+      story: "another key registered",
+      arrange: () => {
+        auth0.registerClientKey({
+          publicKey: rsaKeyPair().publicKey,
+          alg: "PS256",
+          keyId: "kid-bot",
+        });
+        return {};
+      },
+      said: /signature/,
+    },
+    {
+      story: "a key id Auth0 does not know",
+      arrange: () => {
+        auth0.registerClientKey({ publicKey: pair.publicKey, alg: "PS256", keyId: "kid-new" });
+        return {};
+      },
+      said: /kid 'kid-bot'/,
+    },
+    {
+      story: "the key registered for another algorithm",
+      arrange: () => {
+        auth0.registerClientKey({ publicKey: pair.publicKey, alg: "RS256", keyId: "kid-bot" });
+        return {};
+      },
+      said: /alg 'PS256'/,
+    },
+  ];
+  it.each(refusals)(
+    "$story: ✗ Auth0 token, and the fix says to register the key",
+    async ({ arrange, said }) => {
+      const report = await doctor(keyEnv(arrange()));
+
+      expect(report.code).toBe(1);
+      expect(line(report, "✗", "Auth0 token")).toMatch(
+        /^✗ Auth0 token: Auth0 did not accept the private key's signature/,
+      );
+      expect(line(report, "✗", "Auth0 token")).toMatch(said);
+      expect(fixOf(report, "✗", "Auth0 token")).toBe(REGISTER());
+      expect(line(report, "-", "Dynamic Client Registration")).toContain("no Management API token");
+      expectNoSecrets(report, pair.fingerprint);
+    },
+  );
+
+  it("a clock 10 minutes slow: ✗ Auth0 token, and the fix says to check the clock", async () => {
+    auth0.registerClientKey({ publicKey: pair.publicKey, alg: "PS256", keyId: "kid-bot" });
+    auth0.setClockOffset(600);
+    const report = await doctor(keyEnv());
+
+    expect(line(report, "✗", "Auth0 token")).toMatch(
+      /refused the client assertion's claims .*expired/,
+    );
+    expect(fixOf(report, "✗", "Auth0 token")).toMatch(/^check this host's clock \(NTP\)/);
+  });
+
+  it("a key file that is a public key: ✗ Configuration naming AUTH0_PRIVATE_KEY_FILE, Auth0 not asked", async () => {
+    const publicFile = keys.write(
+      "bot.pub",
+      pair.publicKey.export({ type: "spki", format: "pem" }) as string,
+    );
+    const report = await doctor(keyEnv({ AUTH0_PRIVATE_KEY_FILE: publicFile }));
+
+    expect(report.code).toBe(1);
+    expect(line(report, "✗", "Configuration")).toContain(
+      `AUTH0_PRIVATE_KEY_FILE (${publicFile}) holds a public key, not the private key`,
+    );
+    expect(fixOf(report, "✗", "Configuration")).toBe(
+      "set AUTH0_PRIVATE_KEY_FILE in the environment or in .env (see .env.example)",
+    );
+    expect(line(report, "-", "Auth0 token")).toContain("the configuration is invalid");
+    expect(auth0.requests).toHaveLength(0);
   });
 });

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { Writable } from "node:stream";
 import { expect, it } from "vitest";
 import { createLogger, redactSecrets, withRequestId } from "../src/log.js";
@@ -56,4 +57,21 @@ it("a password inside a URL (REDIS_URL, the embedded Redis's) never reaches a lo
   expect(out).toContain("redis://:[REDACTED]@127.0.0.1:6379");
   expect(out).toContain("rediss://default:[REDACTED]@cache.example.com:6380/0");
   expect(redactSecrets("https://example.com/a:b@c")).toBe("https://example.com/a:b@c");
+});
+
+it("a private key or a client assertion never reaches a log line, whole or cut short", () => {
+  const { logger, lines } = capturing();
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+  const body = pem.split("\n")[1] as string;
+  const assertion = "eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJjIn0.c2lnbmF0dXJlLW9mLXRoZS1rZXk";
+  logger.error({ err: new Error(`could not use ${pem}`) }, "key");
+  logger.warn({ file: pem.slice(0, 120) }, "a key file cut short");
+  logger.debug({ body: { client_assertion: assertion }, privateKey: pem }, "token request");
+  logger.debug(`form client_assertion=${assertion}&client_id=c`);
+  const out = lines.join("");
+  expect(out).not.toContain(body);
+  expect(out).not.toContain(body.slice(0, 20));
+  expect(out).not.toContain("c2lnbmF0dXJlLW9mLXRoZS1rZXk");
+  expect(out).toContain("token request");
 });

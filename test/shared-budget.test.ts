@@ -52,7 +52,7 @@ async function fleet(
     const tokens = new TokenProvider({
       baseUrl: auth0.url,
       clientId: auth0.clientId,
-      clientSecret: auth0.clientSecret,
+      credential: { kind: "secret", secret: auth0.clientSecret },
       audience: auth0.audience,
       transport,
     });

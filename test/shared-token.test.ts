@@ -91,7 +91,7 @@ function startProcess(
     () => transport.close(),
   );
   const tokens = tokenProviderFor(auth0, transport, {
-    clientSecret: opts.clientSecret ?? auth0.clientSecret,
+    credential: { kind: "secret", secret: opts.clientSecret ?? auth0.clientSecret },
     timeoutMs: 2000,
     logger: opts.logger,
     now: opts.now,
@@ -121,6 +121,7 @@ describe("one token for the fleet", () => {
         "read:connections",
         "update:connections",
         "read:tenant_settings",
+        "update:tenant_settings",
       ]);
     }
 
@@ -279,18 +280,22 @@ describe("the token's key, from the credential", () => {
     scopes: ["read:connections"],
   };
 
-  it("a private key derives the same key whatever PEM it is written in, and another key does not open it", () => {
+  it("a private key derives the same key whatever form it comes in, and another key or key id does not open it", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const pkcs8 = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
     const pkcs1 = privateKey.export({ type: "pkcs1", format: "pem" }) as string;
-    const sealed = new TokenSeal({ privateKeyPem: pkcs8 }, owner).seal(token, "k");
-    expect(new TokenSeal({ privateKeyPem: pkcs1 }, owner).open(sealed, "k")).toEqual(token);
+    const sealed = new TokenSeal({ privateKey: pkcs8 }, owner).seal(token, "k");
+    expect(new TokenSeal({ privateKey: pkcs1 }, owner).open(sealed, "k")).toEqual(token);
+    expect(new TokenSeal({ privateKey }, owner).open(sealed, "k")).toEqual(token);
     const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-    const otherPem = other.export({ type: "pkcs8", format: "pem" }) as string;
-    expect(new TokenSeal({ privateKeyPem: otherPem }, owner).open(sealed, "k")).toBeUndefined();
-    expect(new TokenSeal({ privateKeyPem: pkcs8 }, owner).keyId).not.toBe(
-      new TokenSeal({ privateKeyPem: otherPem }, owner).keyId,
+    expect(new TokenSeal({ privateKey: other }, owner).open(sealed, "k")).toBeUndefined();
+    expect(new TokenSeal({ privateKey: pkcs8 }, owner).keyId).not.toBe(
+      new TokenSeal({ privateKey: other }, owner).keyId,
     );
+    // Another registered credential (kid) of the same key is another entry.
+    const withKid = new TokenSeal({ privateKey, keyId: "kid-2" }, owner);
+    expect(withKid.open(sealed, "k")).toBeUndefined();
+    expect(withKid.keyId).not.toBe(new TokenSeal({ privateKey }, owner).keyId);
   });
 
   it("each sealing is new (fresh IV); a client id or audience of its own is another key", () => {

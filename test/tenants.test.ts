@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { type Auth0Emulator, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { type Auth0Tenant, startAuth0Emulator } from "./support/auth0-emulator.js";
+import { keyDirectory, rsaKeyPair } from "./support/private-keys.js";
 import {
   ACME,
   ALREADY_DOMAIN,
@@ -23,6 +24,9 @@ import {
  */
 
 const PROD_APPROVALS = "CPRODAPPRV";
+
+/** `${NAME}` as TENANTS_FILE writes a reference to an environment variable. */
+const envRef = (name: string) => ["$", "{", name, "}"].join("");
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -31,13 +35,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function tenant(): Promise<Auth0Emulator> {
-  const auth0 = await startAuth0Emulator({ connections: [{ ...ACME }, { ...ALREADY_DOMAIN }] });
+/** One emulator serving two tenants, dev (its default) and prod, each with its own client. */
+async function devAndProd(): Promise<[Auth0Tenant, Auth0Tenant]> {
+  const connections = () => [{ ...ACME }, { ...ALREADY_DOMAIN }];
+  const auth0 = await startAuth0Emulator({
+    connections: connections(),
+    tenants: { prod: { connections: connections() } },
+  });
   cleanups.push(() => auth0.close());
-  return auth0;
+  return [auth0, auth0.tenant("prod")];
 }
 
-function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
+function tenantsFile(dev: Auth0Tenant, prod: Auth0Tenant): string {
   const dir = mkdtempSync(join(tmpdir(), "tenants-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "tenants.yaml");
@@ -48,13 +57,13 @@ function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
       "  - name: dev",
       `    domain: ${dev.url}`,
       `    clientId: ${dev.clientId}`,
-      "    clientSecret: ${DEV_AUTH0_SECRET}",
+      `    clientSecret: ${envRef("DEV_AUTH0_SECRET")}`,
       `    approverUserIds: [${APPROVER}]`,
       "    requiredApprovals: 1",
       "  - name: prod",
       `    domain: ${prod.url}`,
       `    clientId: ${prod.clientId}`,
-      "    clientSecret: ${PROD_AUTH0_SECRET}",
+      `    clientSecret: ${envRef("PROD_AUTH0_SECRET")}`,
       `    approverUserIds: [${APPROVER}, ${APPROVER_2}]`,
       "    requiredApprovals: 2",
       `    approvalChannelId: ${PROD_APPROVALS}`,
@@ -67,7 +76,7 @@ function tenantsFile(dev: Auth0Emulator, prod: Auth0Emulator): string {
 
 describe("several tenants", () => {
   it("dev and prod, each with its credentials and policy: a command names the tenant, and each change reaches its own tenant only", async () => {
-    const [dev, prod] = [await tenant(), await tenant()];
+    const [dev, prod] = await devAndProd();
     stack = await startStack({
       env: {
         TENANTS_FILE: tenantsFile(dev, prod),
@@ -148,19 +157,23 @@ describe("TENANTS_FILE", () => {
   };
 
   it("the issue's example works as written: keys left out fall back to the globals", () => {
+    // The example's key file, where this machine keeps it (a real RSA key).
+    const keys = keyDirectory();
+    cleanups.push(() => keys.remove());
+    const keyFile = keys.write("auth0-prod.pem", rsaKeyPair().pem);
     const env = withFile(
       [
         "tenants:",
         "  - name: dev",
         "    domain: acme-dev.us.auth0.com",
         "    clientId: abc123",
-        "    clientSecret: ${DEV_AUTH0_SECRET}   # ${VAR} is read from the environment",
+        `    clientSecret: ${envRef("DEV_AUTH0_SECRET")}   # ${envRef("VAR")} is read from the environment`,
         "    approverUserIds: [U0AAA]",
         "    requiredApprovals: 1",
         "  - name: prod",
         "    domain: acme.us.auth0.com",
         "    clientId: def456",
-        "    privateKeyFile: /run/secrets/auth0-prod.pem   # private_key_jwt instead of a secret",
+        `    privateKeyFile: ${keyFile}   # private_key_jwt instead of a secret`,
         "    privateKeyId: prod-key-1                      # optional kid",
         "    approverUserIds: [U0BBB, U0CCC]",
         "    approverUsergroupId: S0DDD",
@@ -183,11 +196,7 @@ describe("TENANTS_FILE", () => {
       requestTtlMs: 24 * 3600_000,
     });
     expect(prod).toMatchObject({
-      credential: {
-        kind: "private_key_jwt",
-        keyFile: "/run/secrets/auth0-prod.pem",
-        keyId: "prod-key-1",
-      },
+      credential: { kind: "private_key_jwt", keyId: "prod-key-1", alg: "RS256" },
       approvers: { userIds: ["U0BBB", "U0CCC"], usergroupId: "S0DDD" },
       requiredApprovals: 2,
       approvalChannelId: "C0PRODAPPROVALS",
@@ -202,7 +211,7 @@ describe("TENANTS_FILE", () => {
         "  - name: prod",
         "    domain: http://acme.us.auth0.com",
         "    clientId: def456",
-        "    clientSecret: ${MISSING_SECRET}",
+        `    clientSecret: ${envRef("MISSING_SECRET")}`,
         "    requiredApprovals: two",
         "  - name: list",
         "    domain: acme-list.us.auth0.com",
@@ -213,7 +222,9 @@ describe("TENANTS_FILE", () => {
       ].join("\n"),
     );
     const lines = problems(env);
-    expect(lines).toContain("tenant prod: ${MISSING_SECRET} is not set in the environment");
+    expect(lines).toContain(
+      `tenant prod: ${envRef("MISSING_SECRET")} is not set in the environment`,
+    );
     expect(lines).toContain("tenant prod: requiredApprovals must be a number");
     expect(lines).toContain("tenant list: unknown key approverUsrIds");
     expect(lines.join("\n")).not.toContain("very-secret-value");

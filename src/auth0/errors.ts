@@ -161,6 +161,16 @@ export type TokenFailureReason =
   | "insecure_url"
   /** Auth0 rejected the client id or secret (invalid_client, or a 401). */
   | "invalid_client"
+  /**
+   * private_key_jwt: the assertion's signature did not verify against a public key registered
+   * with the application (no key registered, another key, a kid or algorithm it does not know).
+   */
+  | "client_assertion_key_rejected"
+  /**
+   * private_key_jwt: the assertion was signed right but its claims were refused (expired, too
+   * long-lived, issued in the future, a reused jti, another audience): usually this host's clock.
+   */
+  | "client_assertion_claims_rejected"
   /** The audience names no API in this tenant ("Service not enabled within domain"). */
   | "unknown_audience"
   /** The application has no grant for the API ("not authorized to access resource server"). */

@@ -5,6 +5,7 @@ import {
   createHmac,
   createPrivateKey,
   hkdfSync,
+  type KeyObject,
   randomBytes,
 } from "node:crypto";
 
@@ -17,8 +18,10 @@ import {
  * expiry written in, does not open.
  */
 
-/** What proves the application to Auth0: a client secret now, a private key (private_key_jwt) later. */
-export type ClientCredential = { clientSecret: string } | { privateKeyPem: string };
+/** What proves the application to Auth0: a client secret, or a private key (private_key_jwt). */
+export type ClientCredential =
+  | { clientSecret: string }
+  | { privateKey: KeyObject | string; keyId?: string | undefined };
 
 /** Whose token it is: one entry per tenant, application and API. */
 export interface TokenOwner {
@@ -57,14 +60,17 @@ const INFO = "promote-connection auth0 token cache v1";
 
 /**
  * The credential as key material: a client secret's bytes, or a private key in a canonical form
- * (PKCS#8 DER), so the same key written as PKCS#1 or PKCS#8 PEM derives the same cache key.
+ * (PKCS#8 DER), so the same key written as PKCS#1 or PKCS#8 PEM derives the same cache key. The
+ * key id goes in too: another registered credential is another entry.
  */
 export function credentialKeyMaterial(credential: ClientCredential): Buffer {
   if ("clientSecret" in credential) {
     return Buffer.concat([Buffer.from("client_secret\0"), Buffer.from(credential.clientSecret)]);
   }
-  const der = createPrivateKey(credential.privateKeyPem).export({ format: "der", type: "pkcs8" });
-  return Buffer.concat([Buffer.from("private_key\0"), der]);
+  const { privateKey, keyId = "" } = credential;
+  const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
+  const der = key.export({ format: "der", type: "pkcs8" });
+  return Buffer.concat([Buffer.from(`private_key\0${keyId}\0`), der]);
 }
 
 /** sha256, hex, of a few strings joined unambiguously; for naming, never for secrets. */

@@ -1,10 +1,12 @@
-import { STATUS_CODES } from "node:http";
 import * as oidc from "openid-client";
 import { isLoopbackHost } from "../config.js";
+import type { Auth0Credential } from "../config-credential.js";
 import type { Logger } from "../log.js";
 import type { RedisClient } from "../redis.js";
-import { networkFailure, type TokenFailureReason, TokenRequestError } from "./errors.js";
+import { clientAuthentication, sealingCredential } from "./client-auth.js";
+import { TokenRequestError } from "./errors.js";
 import { SharedTokenCache } from "./token-cache.js";
+import { type TokenErrorContext, toTokenError } from "./token-errors.js";
 import type { CachedToken } from "./token-seal.js";
 import type { Transport } from "./transport.js";
 
@@ -19,7 +21,8 @@ export interface TokenProviderOptions {
   /** Tenant base URL: https://acme.us.auth0.com, or http://127.0.0.1:PORT for an emulator. */
   baseUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** A client secret, or a private key that signs a client assertion (private_key_jwt). */
+  credential: Auth0Credential;
   /** The Management API identifier, with its trailing slash: https://acme.us.auth0.com/api/v2/ */
   audience: string;
   transport: Transport;
@@ -68,7 +71,7 @@ export class TokenProvider {
         ...opts.fleet,
         clientId: opts.clientId,
         audience: opts.audience,
-        credential: { clientSecret: opts.clientSecret },
+        credential: sealingCredential(opts.credential),
         // Discovery and the token request are each bounded by timeoutMs.
         lockMs: 2 * this.timeoutMs + 5_000,
         logger: opts.logger,
@@ -161,7 +164,7 @@ export class TokenProvider {
         url,
         this.opts.clientId,
         undefined,
-        oidc.ClientSecretPost(this.opts.clientSecret),
+        await clientAuthentication(this.opts.credential),
         {
           execute: insecure ? [oidc.allowInsecureRequests] : [],
           [oidc.customFetch]: this.opts.transport.fetch,
@@ -172,13 +175,18 @@ export class TokenProvider {
       config.timeout = timeoutSec;
       return config;
     } catch (err) {
-      throw await toTokenError(err, {
-        what: "Auth0's OpenID configuration",
-        host: url.host,
-        audience: this.opts.audience,
-        timeoutMs: this.timeoutMs,
-      });
+      throw await toTokenError(err, this.errorContext("Auth0's OpenID configuration"));
     }
+  }
+
+  private errorContext(what: string): TokenErrorContext {
+    return {
+      what,
+      host: this.url.host,
+      audience: this.opts.audience,
+      timeoutMs: this.timeoutMs,
+      credential: this.opts.credential.kind,
+    };
   }
 
   private async fetchToken(): Promise<CachedToken> {
@@ -189,12 +197,7 @@ export class TokenProvider {
     try {
       response = await oidc.clientCredentialsGrant(config, { audience: this.opts.audience });
     } catch (err) {
-      throw await toTokenError(err, {
-        what: "a token",
-        host: this.url.host,
-        audience: this.opts.audience,
-        timeoutMs: this.timeoutMs,
-      });
+      throw await toTokenError(err, this.errorContext("a token"));
     }
     const lifetimeMs = (response.expires_in ?? DEFAULT_EXPIRES_IN_SEC) * 1000;
     const marginMs = Math.min((this.opts.refreshMarginSec ?? 300) * 1000, lifetimeMs * 0.1);
@@ -212,156 +215,4 @@ export class TokenProvider {
       scopes,
     };
   }
-}
-
-interface TokenErrorContext {
-  /** What was being fetched: "a token", "Auth0's OpenID configuration". */
-  what: string;
-  host: string;
-  audience: string;
-  timeoutMs: number;
-}
-
-const MANAGEMENT_API_GRANTS = "APIs → Auth0 Management API → Machine to Machine Applications";
-
-/**
- * Turns whatever openid-client threw into a TokenRequestError that says what to do, with a
- * typed reason. The only place that reads Auth0's words (`error_description`): that text is
- * the wire format, and callers switch on the reason instead.
- */
-async function toTokenError(err: unknown, ctx: TokenErrorContext): Promise<TokenRequestError> {
-  if (err instanceof TokenRequestError) return err;
-  if (err instanceof oidc.ResponseBodyError) {
-    return fromOAuthError(err.status, err.error, err.error_description, ctx, err);
-  }
-  if (err instanceof oidc.WWWAuthenticateChallengeError) {
-    return fromOAuthError(err.status, "access_denied", undefined, ctx, err);
-  }
-  const network = networkFailure(err, ctx.timeoutMs);
-  if (network) {
-    return new TokenRequestError(
-      `could not reach Auth0 at ${ctx.host} for ${ctx.what}: ${network.reason}`,
-      { reason: "unreachable", cause: err },
-    );
-  }
-  if (err instanceof oidc.ClientError) {
-    const response = err.cause;
-    if (isResponse(response)) {
-      // openid-client leaves a non-OAuth answer's body unread; release the connection.
-      await response.body?.cancel().catch(() => undefined);
-      const { status } = response;
-      const answer =
-        status === 200
-          ? "answered with something that is not JSON"
-          : `answered ${statusLine(status)}`;
-      return new TokenRequestError(`Auth0 ${answer} when asked for ${ctx.what}`, {
-        reason: statusReason(status) ?? "bad_answer",
-        status,
-        cause: err,
-      });
-    }
-    if (err.code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") {
-      return new TokenRequestError(
-        `the OpenID configuration at ${ctx.host} names a different issuer (check AUTH0_DOMAIN: use the tenant's canonical domain)`,
-        { reason: "issuer_mismatch", cause: err },
-      );
-    }
-    return new TokenRequestError(
-      `Auth0's answer when asked for ${ctx.what} was unusable: ${err.message}`,
-      { reason: "bad_answer", cause: err },
-    );
-  }
-  return new TokenRequestError(`asking Auth0 for ${ctx.what} failed`, {
-    reason: "other",
-    cause: err,
-  });
-}
-
-/** What an HTTP status alone says about a token request, whatever the body. */
-function statusReason(status: number): TokenFailureReason | undefined {
-  if (status === 429) return "rate_limited";
-  if (status >= 500) return "server_error";
-  if (status === 401) return "invalid_client";
-  return undefined;
-}
-
-/**
- * Which refusal Auth0 meant. It tells an unknown audience, a missing client grant and a refused
- * grant type apart only in `error_description` (the `error` is access_denied or
- * unauthorized_client for all three), so its wording is read here and nowhere else.
- */
-function oauthReason(
-  status: number,
-  error: string | undefined,
-  description: string,
-): TokenFailureReason {
-  const byStatus = statusReason(status);
-  if (byStatus) return byStatus;
-  if (error === "invalid_client") return "invalid_client";
-  if (/service not enabled within domain/i.test(description)) return "unknown_audience";
-  if (/not authorized to access resource server/i.test(description)) {
-    return "not_authorized_for_api";
-  }
-  if (/grant type/i.test(description)) return "grant_type_not_allowed";
-  return "refused";
-}
-
-function fromOAuthError(
-  status: number,
-  error: string | undefined,
-  description: string | undefined,
-  ctx: TokenErrorContext,
-  cause: unknown,
-): TokenRequestError {
-  const reason = oauthReason(status, error, description ?? "");
-  return new TokenRequestError(oauthMessage(reason, status, error, description, ctx), {
-    reason,
-    error,
-    description,
-    status,
-    cause,
-  });
-}
-
-function oauthMessage(
-  reason: TokenFailureReason,
-  status: number,
-  error: string | undefined,
-  description: string | undefined,
-  ctx: TokenErrorContext,
-): string {
-  switch (reason) {
-    case "rate_limited":
-      return "Auth0 is limiting token requests; try again shortly";
-    case "server_error":
-      return `Auth0 answered ${statusLine(status)} when asked for ${ctx.what}`;
-    case "invalid_client":
-      return "Auth0 rejected the client credentials (check AUTH0_CLIENT_ID / AUTH0_CLIENT_SECRET)";
-    case "unknown_audience":
-      return (
-        `Auth0 refused the audience ${ctx.audience}: no API with that identifier exists in this tenant ` +
-        "(check AUTH0_AUDIENCE; the Management API's is https://TENANT-DOMAIN/api/v2/ with the trailing slash)"
-      );
-    case "not_authorized_for_api":
-      return `the Auth0 application is not authorized for ${ctx.audience} (authorize it under ${MANAGEMENT_API_GRANTS})`;
-    case "grant_type_not_allowed":
-      return "the Auth0 application may not use the Client Credentials grant (enable it under Applications → the application → Advanced Settings → Grant Types)";
-    default:
-      return `Auth0 refused ${ctx.what} (${[error, description].filter(Boolean).join(": ") || status})`;
-  }
-}
-
-/** "503 Service Unavailable" */
-function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? ""}`.trimEnd();
-}
-
-function isResponse(value: unknown): value is Response {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as Response).status === "number" &&
-    typeof (value as Response).headers === "object" &&
-    "body" in value
-  );
 }

@@ -1,3 +1,4 @@
+import { describeCredential } from "../auth0/client-auth.js";
 import {
   createTransport,
   ManagementApiError,
@@ -43,33 +44,42 @@ export function auth0Names(): string[] {
 interface SettingNames {
   domain: string;
   clientId: string;
+  /** The credential: the client secret, or the private key file. */
   secret: string;
+  keyId: string;
   audience: string;
   all: string;
 }
 
 function settingNames(config: Config, tenant: TenantConfig): SettingNames {
+  const byKey = tenant.credential.kind === "private_key_jwt";
   if (!config.tenantsFile) {
+    const secret = byKey ? "AUTH0_PRIVATE_KEY_FILE" : "AUTH0_CLIENT_SECRET";
     return {
       domain: "AUTH0_DOMAIN",
       clientId: "AUTH0_CLIENT_ID",
-      secret: "AUTH0_CLIENT_SECRET",
+      secret,
+      keyId: "AUTH0_PRIVATE_KEY_ID",
       audience: "AUTH0_AUDIENCE",
-      all: "AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE",
+      all: `AUTH0_DOMAIN, AUTH0_CLIENT_ID, ${secret} and AUTH0_AUDIENCE`,
     };
   }
   const of = (key: string) => `${key} of tenant ${tenant.name} in ${config.tenantsFile}`;
   return {
     domain: of("domain"),
     clientId: of("clientId"),
-    secret: of(tenant.credential.kind === "secret" ? "clientSecret" : "privateKeyFile"),
+    secret: of(byKey ? "privateKeyFile" : "clientSecret"),
+    keyId: of("privateKeyId"),
     audience: of("audience"),
     all: `tenant ${tenant.name}'s domain, clientId, credentials and audience in ${config.tenantsFile}`,
   };
 }
 
+const APPLICATIONS = "Auth0 Dashboard → Applications → Applications";
+
 /** Where to look in the Auth0 Dashboard for each way a token request can fail. */
 function tokenFix(err: unknown, tenant: TenantConfig, names: SettingNames): string {
+  const byKey = tenant.credential.kind === "private_key_jwt";
   const checkSettings = `check ${names.all}`;
   if (!(err instanceof TokenRequestError)) return checkSettings;
   const app = `the application with client id ${tenant.clientId}`;
@@ -78,13 +88,22 @@ function tokenFix(err: unknown, tenant: TenantConfig, names: SettingNames): stri
     case "unreachable":
       return `check ${names.domain} (the tenant's canonical domain, e.g. acme.us.auth0.com) and that this host can reach it (proxy, firewall)`;
     case "invalid_client":
-      return `check ${names.clientId} and ${names.secret}: Auth0 Dashboard → Applications → Applications → ${app} → Settings`;
+      return byKey
+        ? `check ${names.clientId}, and that ${app} uses Private Key JWT with the public half of ${names.secret} registered: ${APPLICATIONS} → ${app} → Credentials`
+        : `check ${names.clientId} and ${names.secret}: ${APPLICATIONS} → ${app} → Settings`;
+    case "client_assertion_key_rejected":
+      return (
+        `register the public half of ${names.secret} with ${app}: ${APPLICATIONS} → ${app} → Credentials → Add New Key (RS256, RS384 or PS256); ` +
+        `set ${names.keyId} to the key id Auth0 shows for it, or leave it unset; and check that ${names.secret} is that key's private half`
+      );
+    case "client_assertion_claims_rejected":
+      return "check this host's clock (NTP): each assertion is valid from now for 60 s, and Auth0 allows little skew";
     case "unknown_audience":
       return `set ${names.audience} to the Management API identifier ${tenant.baseUrl}/api/v2/ (trailing slash included), or leave it unset`;
     case "not_authorized_for_api":
       return `${MANAGEMENT_API_GRANTS} → authorize ${app}`;
     case "grant_type_not_allowed":
-      return `Auth0 Dashboard → Applications → Applications → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
+      return `${APPLICATIONS} → ${app} → Advanced Settings → Grant Types → tick Client Credentials`;
     case "issuer_mismatch":
       return `set ${names.domain} to the tenant's canonical domain (…auth0.com), not a custom domain`;
     case "rate_limited":
@@ -124,15 +143,10 @@ async function checkTenant(
 ): Promise<CheckResult[]> {
   const transport = createTransport({ timeoutMs, connections: 2 });
   try {
-    if (tenant.credential.kind !== "secret") {
-      return [
-        fail(CHECK.token, "private_key_jwt is not supported by this build", "use clientSecret"),
-      ];
-    }
     const tokens = new TokenProvider({
       baseUrl: tenant.baseUrl,
       clientId: tenant.clientId,
-      clientSecret: tenant.credential.secret,
+      credential: tenant.credential,
       audience: tenant.audience,
       transport,
       timeoutMs,
@@ -149,7 +163,10 @@ async function checkTenant(
       ];
     }
     const results: CheckResult[] = [
-      ok(CHECK.token, `got a Management API token from ${tenant.domain} for ${tenant.audience}`),
+      ok(
+        CHECK.token,
+        `got a Management API token from ${tenant.domain} for ${tenant.audience} with ${describeCredential(tenant.credential)}`,
+      ),
     ];
     for (const { scope, purpose, required, without } of AUTH0_SCOPES) {
       const name = `Auth0 scope ${scope}`;

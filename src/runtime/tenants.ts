@@ -40,13 +40,10 @@ export function createTenantClients(
   const clients = new Map<string, TenantClient>();
   for (const tenant of config.tenants) {
     const log = logger.child({ tenant: tenant.name });
-    if (tenant.credential.kind !== "secret") {
-      throw new Error(`tenant ${tenant.name}: private_key_jwt is not supported by this build`);
-    }
     const tokens = new TokenProvider({
       baseUrl: tenant.baseUrl,
       clientId: tenant.clientId,
-      clientSecret: tenant.credential.secret,
+      credential: tenant.credential,
       audience: tenant.audience,
       transport,
       logger: log,

@@ -1,10 +1,12 @@
 /**
  * The tenant's authorization server: OIDC discovery, `POST /oauth/token` for the
- * client-credentials grant (client_secret_post or client_secret_basic), and the check of the
- * bearer tokens it issued when they come back on a Management API request. What the application
- * may do (grant types, a client grant for the API) and the issuer it names can be changed.
+ * client-credentials grant (client_secret_post, client_secret_basic, or private_key_jwt, whose
+ * assertions client-assertion.ts checks), and the check of the bearer tokens it issued when they
+ * come back on a Management API request. What the application may do (grant types, a client
+ * grant for the API) and the issuer it names can be changed.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { type ClientAssertions, JWT_BEARER } from "./client-assertion.js";
 import { type Answer, auth0Error } from "./errors.js";
 import type { Auth0Request } from "./types.js";
 
@@ -21,6 +23,8 @@ export interface OAuthServerOptions {
   audience: string;
   clientId: string;
   clientSecret: string;
+  /** The application's registered public keys: with any, it authenticates by private_key_jwt. */
+  assertions: ClientAssertions;
   tokenExpiresIn: number;
 }
 
@@ -76,9 +80,59 @@ const MISSING_GRANT: Answer = [
   400,
   { error: "invalid_request", error_description: "Missing required parameter: grant_type" },
 ];
+const UNAUTHORIZED: Answer = [401, { error: "access_denied", error_description: "Unauthorized" }];
+
+/**
+ * Undefined when the request proves the application, by its secret or by a client assertion;
+ * else the refusal. An application with a registered key uses that, and its secret is refused.
+ */
+function authenticateClient(
+  params: Record<string, unknown>,
+  authorization: string | undefined,
+  options: OAuthServerOptions,
+): Answer | undefined {
+  const { id, secret } = clientCredentials(params, authorization);
+  const { assertions } = options;
+  if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) {
+    if (secret !== undefined) {
+      return [
+        400,
+        {
+          error: "invalid_request",
+          error_description: "Only one client authentication method may be used",
+        },
+      ];
+    }
+    if (params.client_assertion_type !== JWT_BEARER) {
+      return [
+        400,
+        {
+          error: "invalid_request",
+          error_description: `client_assertion_type must be ${JWT_BEARER}`,
+        },
+      ];
+    }
+    // Auth0 takes the tenant's URL (what openid-client sends: the issuer) or its token endpoint.
+    const audiences = [`${options.url}/`, `${options.url}/oauth/token`];
+    return assertions.verify(params.client_assertion, id, audiences);
+  }
+  if (!id || !secret || !safeEqual(id, options.clientId)) return UNAUTHORIZED;
+  if (!safeEqual(secret, options.clientSecret)) return UNAUTHORIZED;
+  if (assertions.keys.length > 0) {
+    return [
+      401,
+      {
+        error: "invalid_client",
+        error_description:
+          "The client authenticates with private_key_jwt: its client secret is not accepted",
+      },
+    ];
+  }
+  return undefined;
+}
 
 export function oauthServer(options: OAuthServerOptions): OAuthServer {
-  const { url, audience, clientId, clientSecret, tokenExpiresIn } = options;
+  const { url, audience, clientId, tokenExpiresIn } = options;
   const tokens = new Map<string, IssuedToken>();
   let issued = 0;
   let clientGrant = true;
@@ -127,11 +181,9 @@ export function oauthServer(options: OAuthServerOptions): OAuthServer {
         return MISSING_GRANT;
       }
       const params = record.body as Record<string, unknown>;
-      const { id, secret } = clientCredentials(params, record.headers.authorization);
       if (!params.grant_type) return MISSING_GRANT;
-      if (!id || !secret || !safeEqual(id, clientId) || !safeEqual(secret, clientSecret)) {
-        return [401, { error: "access_denied", error_description: "Unauthorized" }];
-      }
+      const refused = authenticateClient(params, record.headers.authorization, options);
+      if (refused) return refused;
       if (typeof params.grant_type !== "string" || !grantTypes.includes(params.grant_type)) {
         return [
           403,
@@ -252,6 +304,8 @@ function discoveryDocument(url: string, issuer = `${url}/`): Record<string, unkn
       "client_credentials",
       "urn:ietf:params:oauth:grant-type:device_code",
     ],
+    // Auth0 lists RS256, RS384 and PS256; the emulator also verifies ES256.
+    token_endpoint_auth_signing_alg_values_supported: ["RS256", "RS384", "PS256", "ES256"],
     id_token_signing_alg_values_supported: ["HS256", "RS256", "PS256"],
     request_uri_parameter_supported: false,
     request_parameter_supported: false,

@@ -1,5 +1,27 @@
 /** The Auth0 emulator's public types: what tests and tools see of it. */
+import type { KeyObject } from "node:crypto";
 import type { WaitFor } from "../../harness/poll.js";
+
+/** The algorithms the emulator verifies client assertions in (Auth0 documents RS256, RS384, PS256). */
+export type ClientAssertionAlg = "RS256" | "RS384" | "PS256" | "ES256";
+
+/** A public key to register with the application for private_key_jwt (an Auth0 "credential"). */
+export interface ClientKeyOptions {
+  /** Default RS256. The key must fit it: RSA of 2048 bits or more, or EC P-256 for ES256. */
+  alg?: ClientAssertionAlg;
+  /** PEM or KeyObject (a private key is taken for its public half). Absent: a pair is made. */
+  publicKey?: KeyObject | string;
+  /** The kid Auth0 gives the credential; default a random one. */
+  keyId?: string;
+}
+
+/** A registered key as tests see it. */
+export interface ClientKey {
+  keyId: string;
+  alg: ClientAssertionAlg;
+  /** PKCS#8 PEM of the private half, when the emulator made the pair (for tests and the demo). */
+  privateKeyPem?: string;
+}
 
 export interface EmulatedConnection {
   id: string;
@@ -46,9 +68,15 @@ export interface Auth0FaultSpec {
   resetInSec?: number;
 }
 
-export interface Auth0EmulatorOptions {
+/** One tenant's application, API and data. */
+export interface Auth0TenantOptions {
   clientId?: string;
   clientSecret?: string;
+  /**
+   * The application authenticates with private_key_jwt, with this public key registered (or a
+   * pair the emulator makes: see `clientKeys`); its client secret is then refused, as Auth0 does.
+   */
+  privateKeyJwt?: ClientKeyOptions;
   /** Scopes granted to tokens (default read:connections update:connections read:tenant_settings). */
   scopes?: string[];
   tokenExpiresIn?: number;
@@ -58,13 +86,36 @@ export interface Auth0EmulatorOptions {
   connections?: EmulatedConnection[];
 }
 
-export interface Auth0Emulator {
+export interface Auth0EmulatorOptions extends Auth0TenantOptions {
+  /**
+   * More tenants, by name, each on its own loopback port with its own application, keys,
+   * connections, settings, rate bucket and request log. The options above are the default
+   * tenant's (named "default").
+   */
+  tenants?: Record<string, Auth0TenantOptions>;
+}
+
+/** One emulated tenant. */
+export interface Auth0Tenant {
+  /** "default" for the first one. */
+  name: string;
   /** http://127.0.0.1:PORT, what AUTH0_DOMAIN gets. */
   url: string;
   /** `${url}/api/v2/` */
   audience: string;
   clientId: string;
   clientSecret: string;
+  /** The public keys registered for private_key_jwt (empty: the application uses its secret). */
+  readonly clientKeys: readonly ClientKey[];
+  /** Registers another public key (Auth0 allows two per application, for rotation). */
+  registerClientKey(options: ClientKeyOptions): ClientKey;
+  /** No key registered any more: assertions are refused, and the secret is accepted again. */
+  removeClientKeys(): void;
+  /**
+   * The tenant's clock runs this many seconds ahead of this host's (behind when negative), as
+   * it judges client assertions: a host whose clock is off sees its assertions refused.
+   */
+  setClockOffset(seconds: number): void;
   /** Every request, in arrival order, token requests included. */
   requests: Auth0Request[];
   apiRequests(method?: string, pathPrefix?: string): Auth0Request[];
@@ -83,6 +134,19 @@ export interface Auth0Emulator {
   setRateLimit(rl: { perSecond: number; burst: number } | undefined): void;
   injectFault(f: Auth0FaultSpec): void;
   waitFor: WaitFor;
+  /** This tenant back to how it started (its keys too); every jti forgotten. */
   reset(): void;
   close(): Promise<void>;
+}
+
+/**
+ * The emulator: its default tenant (so a single-tenant test sees one tenant, as before), and
+ * the others by name. close() closes them all; reset() resets the default tenant only.
+ */
+export interface Auth0Emulator extends Auth0Tenant {
+  /** The tenant of that name ("default" is this object); throws for an unknown name. */
+  tenant(name: string): Auth0Tenant;
+  readonly tenantNames: string[];
+  /** Starts another tenant on its own port. */
+  addTenant(name: string, options?: Auth0TenantOptions): Promise<Auth0Tenant>;
 }
