@@ -45,7 +45,7 @@ export async function measureAuth0Cost(world: World): Promise<void> {
     `7. Management API calls per request made, whole run (${requests} requests)`,
     `${((settings + lookups) / requests).toFixed(3)} (${lookups} lookups + ${settings} settings read${settings === 1 ? "" : "s"})`,
   );
-  const tokens = await emu.call<number>({ op: "tokensIssued" });
+  const tokens = (await emu.call<number>({ op: "tokensIssued" })) - auth0Cost.peerTokens;
   report.row(
     `   … Auth0 tokens issued for ${auth0Cost.botsStarted} bot processes on one Redis`,
     String(tokens),

@@ -24,7 +24,8 @@ export async function measureClickToPatch(
       world,
       bot,
       idle ? indexes.fromIdle : indexes.backToBack,
-      `seq-${mode}`,
+      // The tag goes into response_url paths, which take no spaces.
+      `seq-${mode.replace(" ", "-")}`,
     );
     await drain(world, SETTLE_MS);
     const from = await emu.call<number>({ op: "apiCallCount" });

@@ -4,11 +4,26 @@
 export const BURST = 200;
 /** Sequential approvals, each waiting for its PATCH. */
 export const SEQUENTIAL = 50;
-/** Promotions enqueued at once through a rate-limited Auth0. */
-export const PACED = 60;
-/** Auth0's bucket in the paced run: R requests/s, burst R. */
-export const RATE = 10;
-/** Auth0 pace for everything but the paced run: the emulator does not limit it then. */
+/** An Auth0 token bucket: `perSecond` requests refilled each second, at most `burst` at once. */
+export interface Bucket {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * Section 3: promotions approved at once through a limited Auth0, with nothing configured
+ * (AUTH0_MAX_REQUESTS_PER_SECOND unset): a production bucket with one process and with a fleet,
+ * a non-production bucket, and the official SDK promoting as many connections as the peer.
+ */
+export const PROMOTIONS = 200;
+export const PRODUCTION_BUCKET: Bucket = { perSecond: 20, burst: 20 };
+/** Row 3b: this many `--role worker` processes, plus a bot serving the clicks. */
+export const FLEET_WORKERS = 4;
+export const NON_PRODUCTION_PROMOTIONS = 10;
+export const NON_PRODUCTION_BUCKET: Bucket = { perSecond: 0.5, burst: 5 };
+/** The peer (node-auth0's ManagementClient) promotes this many connections at a time. */
+export const PEER_CONCURRENCY = 10;
+/** Auth0 pace for everything but section 3: the emulator does not limit it then. */
 export const UNPACED_RATE = 1000;
 
 /** Targets, as DESIGN.md states them. */
@@ -18,12 +33,14 @@ export const TARGET = {
   share429: 0.01,
   paceRatio: 1.05,
   rssMb: 120,
+  /** Tokens fetched per tenant by the whole fleet in a row of section 3. */
+  tokensPerFleet: 1,
   /** A job whose worker died is taken up by another within 10 s (issue: faster recovery). */
   resumeMs: 10_000,
 };
 
-/** The whole run, start-up and clean-up included. */
-export const OVERALL_MS = 115_000;
+/** The whole run, start-up and clean-up included (section 3 alone takes about 2 minutes). */
+export const OVERALL_MS = 420_000;
 export const READY_MS = 20_000;
 export const CREATE_MS = 30_000;
 export const SETTLE_MS = 60_000;

@@ -23,8 +23,12 @@ import { measureAuth0Cost } from "./auth0-cost.js";
 import { measureClickToPatch } from "./click-to-patch.js";
 import {
   BURST,
+  FLEET_WORKERS,
+  NON_PRODUCTION_BUCKET,
+  NON_PRODUCTION_PROMOTIONS,
   OVERALL_MS,
-  PACED,
+  PRODUCTION_BUCKET,
+  PROMOTIONS,
   SEQUENTIAL,
   SETTLE_MS,
   TEAM_ID,
@@ -33,37 +37,77 @@ import {
 import type { EmulatorInfo } from "./emulator-thread.js";
 import { Emulators } from "./emulators.js";
 import { memoryRows } from "./memory.js";
-import { measurePaced } from "./paced.js";
+import { createRowRequests, measurePaced } from "./paced.js";
+import { measurePeer } from "./peer.js";
 import { measureRedisMemory } from "./redis-memory.js";
 import { progress, Report, sec } from "./report.js";
 import { agent } from "./traffic.js";
 import { measureWorkerCrash } from "./worker-crash.js";
-import { connection, createRequests, drain, range, startBot, type World } from "./world.js";
+import { connection, drain, range, startBot, type World } from "./world.js";
 
-/** The measurements in order, each connection used by one of them only. */
+/** Which emulated connections each measurement uses: each is used by one of them only. */
+function connectionsFor() {
+  let next = 0;
+  const take = (n: number) => {
+    const taken = range(next, n);
+    next += n;
+    return taken;
+  };
+  const plan = {
+    burst: take(BURST),
+    backToBack: take(SEQUENTIAL),
+    fromIdle: take(SEQUENTIAL),
+    onOneProcess: take(PROMOTIONS),
+    onFleet: take(PROMOTIONS),
+    peer: take(PROMOTIONS),
+    nonProduction: take(NON_PRODUCTION_PROMOTIONS),
+    crash: take(1)[0] as number,
+  };
+  return { ...plan, count: next };
+}
+const USES = connectionsFor();
+
+/** The measurements in order. */
 async function run(world: World): Promise<void> {
-  const burstIdx = range(0, BURST);
-  const seqIdx = range(BURST, SEQUENTIAL);
-  const seqIdleIdx = range(BURST + SEQUENTIAL, SEQUENTIAL);
-  const pacedIdx = range(BURST + 2 * SEQUENTIAL, PACED);
-  const crashIdx = BURST + 2 * SEQUENTIAL + PACED;
-
   progress(`starting the bot (role all, AUTH0_MAX_REQUESTS_PER_SECOND=${UNPACED_RATE})`);
   const bot1 = await startBot(world, "bot 1", "all");
-  await measureFloor(world, burstIdx);
-  await measureAcks(world, bot1, burstIdx);
-  await measureClickToPatch(world, bot1, { backToBack: seqIdx, fromIdle: seqIdleIdx });
+  await measureFloor(world, USES.burst);
+  await measureAcks(world, bot1, USES.burst);
+  await measureClickToPatch(world, bot1, USES);
 
-  // The paced run's requests are made here, where Auth0 is not limited; then a new process with
-  // the limit configured serves the clicks.
-  progress(`3. making ${PACED} requests for the rate-limited run`);
-  const paced = await createRequests(world, bot1, pacedIdx, "paced");
+  // Section 3's requests are made here, where Auth0 is not limited, and not timed (their lookups
+  // are not counted in section 3); then each row starts its own processes to serve the clicks.
+  progress(`3. making ${2 * PROMOTIONS + NON_PRODUCTION_PROMOTIONS} requests for section 3`);
+  const onOne = await createRowRequests(world, bot1, USES.onOneProcess, "paced-3a");
+  const onFleet = await createRowRequests(world, bot1, USES.onFleet, "paced-3b");
+  const nonProduction = await createRowRequests(world, bot1, USES.nonProduction, "paced-3c");
   await drain(world, SETTLE_MS);
   memoryRows(world, "bot+worker process 1 after 1–2", bot1, true);
   await bot1.stop();
-  await measurePaced(world, paced.approvals);
+  await measurePaced(world, {
+    label: "3a",
+    approvals: onOne,
+    bucket: PRODUCTION_BUCKET,
+    workers: 0,
+  });
+  await measurePaced(world, {
+    label: "3b",
+    approvals: onFleet,
+    bucket: PRODUCTION_BUCKET,
+    workers: FLEET_WORKERS,
+  });
+  await measurePaced(world, {
+    label: "3c",
+    approvals: nonProduction,
+    bucket: NON_PRODUCTION_BUCKET,
+    workers: 0,
+  });
+  await measurePeer(
+    world,
+    USES.peer.map((i) => connection(i).id),
+  );
 
-  await measureWorkerCrash(world, crashIdx);
+  await measureWorkerCrash(world, USES.crash);
   await measureRedisMemory(world.redis, world.report);
   await measureAuth0Cost(world);
 }
@@ -122,7 +166,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
   });
   cleanup.add("stopping the bots", () => children.stopAll());
 
-  const connections = range(0, BURST + 2 * SEQUENTIAL + PACED + 1).map(connection);
+  const connections = range(0, USES.count).map(connection);
   const info = await emu.call<EmulatorInfo>({ op: "start", connections, teamId: TEAM_ID });
   await emu.calibrate();
   await run({
@@ -137,7 +181,7 @@ async function setUpAndRun(cleanup: Cleanup, children: ChildGroup, report: Repor
     connections,
     children,
     report,
-    auth0Cost: { batches: [], botsStarted: 0 },
+    auth0Cost: { batches: [], botsStarted: 0, peerTokens: 0 },
   });
 }
 

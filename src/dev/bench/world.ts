@@ -50,6 +50,8 @@ export interface World {
 export interface Auth0Tally {
   batches: Array<{ requests: number; calls: ApiCall[] }>;
   botsStarted: number;
+  /** Tokens the peer (row 3d, not a bot) fetched from the same tenant. */
+  peerTokens: number;
 }
 
 /** A bot process and the port it serves HTTP on. */
