@@ -82,6 +82,7 @@ function expectTheWholeStory(output: string): void {
   expect(decided).toContain("Promoted to domain level");
   expect(decided).toContain("(approved by @bob)");
   expect(decided).not.toContain("[Approve]");
+  expect(decided).toContain("[Request revert]");
 
   const dm = section(output, "Alice's direct message from the bot");
   expect(dm).toMatch(/Your request req_\w+ to promote acme-employees/);

@@ -165,6 +165,48 @@ describe("renderBlocks", () => {
     expect(text).not.toContain("[Approve]");
   });
 
+  it("a change carried out offers Request revert, confirming the opposite change; a dry run, a failure or a pending request does not", () => {
+    const settled = { ...request, approvals: ["UBOB00001"], completedAt: AT + 60_000 };
+    const done = approvalMessage({ ...settled, state: "DONE" });
+    expect(renderBlocks(done.blocks, { names })).toContain("[Request revert]");
+    const button = done.blocks
+      .flatMap((b) => (b.type === "actions" ? b.elements : []))
+      .find((e) => e.type === "button" && e.action_id === "request_revert");
+    expect(button).toMatchObject({
+      value: "req_0123456789",
+      confirm: {
+        title: { type: "plain_text", text: "Request a revert?" },
+        text: {
+          type: "plain_text",
+          text: "Ask to demote acme-employees in default (acme.us.auth0.com)? It goes through the same approval.",
+        },
+        confirm: { type: "plain_text", text: "Request revert" },
+      },
+    });
+
+    const dcr = approvalMessage({
+      ...settled,
+      state: "DONE",
+      kind: "tenant-dcr",
+      action: "enable-dcr",
+      target: { id: "default", name: "default", facts: { wasEnabled: "0" } },
+    });
+    expect(JSON.stringify(dcr.blocks)).toContain(
+      "Ask to turn off Dynamic Client Registration in default (acme.us.auth0.com)?",
+    );
+
+    for (const other of [
+      { ...settled, state: "DONE" as const, dryRun: true },
+      { ...settled, state: "FAILED" as const, outcome: "the Auth0 application lacks a scope" },
+      { ...settled, state: "UNKNOWN" as const },
+      { ...settled, state: "DENIED" as const },
+      request,
+    ]) {
+      const text = renderBlocks(approvalMessage(other).blocks, { names });
+      expect(text, `${other.state}${other.dryRun ? " (dry run)" : ""}`).not.toContain("revert");
+    }
+  });
+
   it("renders an audit line and its detail", () => {
     const line = auditLine(
       auditRecord({

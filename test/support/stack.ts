@@ -90,7 +90,7 @@ export interface Stack {
    */
   click(
     user: string,
-    action: "approve_request" | "deny_request" | "request_enable_dcr",
+    action: "approve_request" | "deny_request" | "request_enable_dcr" | "request_revert",
     requestId: string,
     opts?: { team?: string; userTeam?: string | null; surface?: "message" | "home" },
   ): Promise<{ status: number; responseUrl: string }>;

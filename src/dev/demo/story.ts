@@ -240,7 +240,7 @@ export async function tellTheStory(
   }
   say("  The worker fetched an Auth0 token, read the connection and patched it.");
 
-  heading("#approvals: the approval message, updated in place (buttons gone)");
+  heading("#approvals: the approval message, updated in place (Approve and Deny gone)");
   const decided = approvalMessage(slack);
   showMessage(decided ? render(decided) : "(no message)");
 

@@ -84,6 +84,7 @@ function dryRunWords(connection: Connection, target: boolean): string {
 export const connectionDomainLevel: ChangeKind = {
   name: "connection-domain-level",
   actions: ["promote", "demote"],
+  opposites: { promote: "demote", demote: "promote" },
   scopes: {
     lookUp: ["read:connections", "read:tenant_settings"],
     apply: ["read:connections", "update:connections"],

@@ -29,6 +29,11 @@ export function kindOfAction(action: ChangeAction): ChangeKind {
   throw new RangeError(`no kind of change offers the action "${action}"`);
 }
 
+/** The action that undoes `action` of `kind` (demote for promote), if it has one. */
+export function oppositeOf(kind: ChangeKind, action: ChangeAction): ChangeAction | undefined {
+  return kind.opposites?.[action];
+}
+
 /** The words of an action of a kind. */
 export function wordsFor(kind: ChangeKind, action: ChangeAction): ActionWords {
   const words = kind.words[action];

@@ -53,6 +53,7 @@ function onOff(on: boolean): string {
 export const tenantDcr: ChangeKind = {
   name: "tenant-dcr",
   actions: ["enable-dcr", "disable-dcr"],
+  opposites: { "enable-dcr": "disable-dcr", "disable-dcr": "enable-dcr" },
   scopes: {
     lookUp: ["read:tenant_settings"],
     apply: ["read:tenant_settings", "update:tenant_settings"],

@@ -65,6 +65,11 @@ export interface ChangeKind {
   name: ChangeKindName;
   /** The actions it offers; each is a subcommand of the same name. */
   actions: readonly ChangeAction[];
+  /**
+   * The action that undoes each of its actions (promote ↔ demote): what "Request revert" on a
+   * request carried out asks for. An action without one offers no revert.
+   */
+  opposites?: Readonly<Partial<Record<ChangeAction, ChangeAction>>>;
   /** Management API scopes: to look the target up, and to apply the change. */
   scopes: { lookUp: readonly string[]; apply: readonly string[] };
   /** What the target is called in words ("connection"). */

@@ -6,6 +6,7 @@ import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,
   REQUEST_ENABLE_DCR_ACTION_ID,
+  REQUEST_REVERT_ACTION_ID,
 } from "../views/approval-message.js";
 import { DENY_MODAL_CALLBACK_ID } from "../views/deny-modal.js";
 import { COMMAND } from "../views/replies.js";
@@ -13,6 +14,7 @@ import { approveRequest } from "./actions/approve-request.js";
 import type { ButtonArgs } from "./actions/decide.js";
 import { denyRequest } from "./actions/deny-request.js";
 import { requestEnableDcr } from "./actions/request-enable-dcr.js";
+import { requestRevert } from "./actions/request-revert.js";
 import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
 import { memberJoinedChannel } from "./events/member-joined-channel.js";
@@ -44,6 +46,7 @@ export function registerListeners(app: App, deps: BotDeps): void {
   app.action(APPROVE_ACTION_ID, aboutRequest(buttonValue, approveRequest(deps)));
   app.action(DENY_ACTION_ID, aboutRequest(buttonValue, denyRequest(deps)));
   app.action(REQUEST_ENABLE_DCR_ACTION_ID, aboutRequest(buttonValue, requestEnableDcr(deps)));
+  app.action(REQUEST_REVERT_ACTION_ID, aboutRequest(buttonValue, requestRevert(deps)));
   app.view(
     DENY_MODAL_CALLBACK_ID,
     aboutRequest(

@@ -1,6 +1,7 @@
 import type { KnownBlock } from "@slack/types";
-import { changeKind, type TargetFact, wordsOf } from "../../requests/changes/index.js";
+import { changeKind, type TargetFact, wordsFor, wordsOf } from "../../requests/changes/index.js";
 import type { ChangeRequest } from "../../requests/model.js";
+import { type Revert, revertOf } from "../../requests/revert.js";
 import { tenantLabel } from "../../requests/tenants.js";
 import { code, escapeMrkdwn, mrkdwn, plain, slackDate, slackTime, userMention } from "./text.js";
 
@@ -8,6 +9,8 @@ export const APPROVE_ACTION_ID = "approve_request";
 export const DENY_ACTION_ID = "deny_request";
 /** On a promotion in a tenant whose DCR is off: files the request to turn DCR on. */
 export const REQUEST_ENABLE_DCR_ACTION_ID = "request_enable_dcr";
+/** On a change carried out (DONE, not a dry run): files the opposite change, for approval. */
+export const REQUEST_REVERT_ACTION_ID = "request_revert";
 
 export interface SlackMessage {
   text: string;
@@ -139,8 +142,39 @@ function offersDcr(request: ChangeRequest): boolean {
 }
 
 /**
+ * "Request revert", once a change was carried out: the confirmation names the opposite change,
+ * so nobody files it by a slip, and says that it too needs an approval.
+ */
+function revertButton(request: ChangeRequest, revert: Extract<Revert, { ok: true }>): KnownBlock {
+  const verb = wordsFor(revert.kind, revert.action).verb;
+  const target = revert.kind.targetIsTenant ? "" : ` ${request.target.name}`;
+  return {
+    type: "actions",
+    block_id: `revert_${request.id}`,
+    elements: [
+      {
+        type: "button",
+        action_id: REQUEST_REVERT_ACTION_ID,
+        text: plain("Request revert", 75),
+        value: request.id,
+        confirm: {
+          title: plain("Request a revert?", 100),
+          text: plain(
+            `Ask to ${verb}${target} in ${tenantOf(request)}? It goes through the same approval.`,
+            300,
+          ),
+          confirm: plain("Request revert", 30),
+          deny: plain("Cancel", 30),
+        },
+      },
+    ],
+  };
+}
+
+/**
  * The message in the approvals channel. While PENDING it carries the Approve / Deny buttons; once
- * decided the buttons give way to a status line, so nobody clicks on a settled request.
+ * decided the buttons give way to a status line, so nobody clicks on a settled request, and a
+ * change carried out offers "Request revert".
  */
 export function approvalMessage(request: ChangeRequest): SlackMessage {
   const kind = changeKind(request.kind);
@@ -207,6 +241,8 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
     if ((request.state === "FAILED" || request.state === "UNKNOWN") && request.outcome) {
       blocks.push({ type: "context", elements: [mrkdwn("*Why*"), plain(request.outcome, 2000)] });
     }
+    const revert = revertOf(request);
+    if (revert.ok) blocks.push(revertButton(request, revert));
   }
 
   const state = status ? ` (${request.state.toLowerCase()})` : "";
