@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { config as loadDotenv } from "dotenv";
 import { type Config, ConfigError, configWarnings, loadConfig } from "./config.js";
+import { startHint } from "./config-hint.js";
 import { doctorMain } from "./doctor/index.js";
 import { type EmbeddedRedis, startEmbeddedRedis } from "./embedded-redis.js";
 import { createLogger } from "./log.js";
@@ -25,7 +26,7 @@ function readRole(argv: string[]): Role | "doctor" {
 
 async function main(): Promise<void> {
   const role = readRole(process.argv.slice(2));
-  loadDotenv({ quiet: true });
+  const dotenv = loadDotenv({ quiet: true });
   if (role === "doctor") process.exit(await doctorMain(process.env, (line) => console.log(line)));
   // No Redis named at all (an empty line counts as none): run our own redis-server, if there is
   // one. Sentinels or Cluster nodes name a Redis without REDIS_URL.
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       console.error("promote-connection cannot start; fix these settings (environment or .env):");
       for (const problem of err.problems) console.error(`  ✗ ${problem}`);
+      console.error("");
+      for (const line of startHint(process.env, !dotenv.error)) console.error(line);
       process.exit(1);
     }
     throw err;

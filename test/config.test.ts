@@ -180,6 +180,63 @@ describe("configuration", () => {
     expect(out).not.toMatch(/at .*\.js:\d+/); // no stack trace
   });
 
+  it("npm start on a fresh clone, nothing configured: lists what is missing, then points at npm run demo and .env.example", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "promote-connection-fresh-"));
+    try {
+      // No .env in its directory and nothing but PATH in its environment.
+      const bot = await startBotProcess([], {}, { cwd: dir });
+      expect(await bot.exited()).toBe(1);
+      const lines = bot.output().split("\n");
+      expect(lines[0]).toBe(
+        "promote-connection cannot start; fix these settings (environment or .env):",
+      );
+      expect(lines).toContain("  ✗ SLACK_BOT_TOKEN is required (the xoxb- bot token)");
+      expect(lines).toContain(
+        "  ✗ AUTH0_DOMAIN is required (the tenant's domain, e.g. acme.us.auth0.com)",
+      );
+      const hint = lines.slice(lines.indexOf("") + 1).filter(Boolean);
+      expect(hint).toEqual([
+        "Nothing is configured yet: there is no .env here, and no Slack or Auth0 setting in the environment.",
+        "  To see the whole flow on this machine first, with Slack and Auth0 emulated (no accounts needed):",
+        "    npm run demo",
+        "  To configure the bot for your Slack workspace and Auth0 tenant:",
+        '    cp .env.example .env, fill it in (README, "Configure"), then npm start again',
+      ]);
+
+      // A .env that sets nothing of Slack or Auth0 yet: the same pointer, to fill that file in.
+      writeFileSync(join(dir, ".env"), "LOG_LEVEL=info\nSLACK_BOT_TOKEN=\n");
+      const again = await startBotProcess([], {}, { cwd: dir });
+      expect(await again.exited()).toBe(1);
+      const out = again.output();
+      expect(out).toContain("Nothing is configured yet: .env sets no Slack or Auth0 setting");
+      expect(out).toContain("npm run demo");
+      expect(out).toContain('fill in .env (README, "Configure"), then npm start again');
+      expect(out).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("npm start half-configured: after the problems, where each setting is explained and npm run doctor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "promote-connection-half-"));
+    try {
+      writeFileSync(join(dir, ".env"), "SLACK_BOT_TOKEN=xoxb-1-2-abc\n");
+      const bot = await startBotProcess([], {}, { cwd: dir });
+      expect(await bot.exited()).toBe(1);
+      const lines = bot.output().split("\n");
+      expect(lines).not.toContain("  ✗ SLACK_BOT_TOKEN is required (the xoxb- bot token)");
+      expect(lines).toContain(
+        "  ✗ AUTH0_DOMAIN is required (the tenant's domain, e.g. acme.us.auth0.com)",
+      );
+      expect(lines.slice(lines.indexOf("") + 1).filter(Boolean)).toEqual([
+        'Each setting is explained in .env.example and in the README\'s "Configure" section.',
+        "npm run doctor checks the whole setup (settings, Redis, Slack, Auth0) and says how to fix each problem.",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a quorum that an approver's own request could never reach is warned about at start", async () => {
     expect(configWarnings(loadConfig({ ...GOOD, REQUIRED_APPROVALS: "2" }))).toEqual([
       expect.objectContaining({ text: expect.stringMatching(/could never pass/) }),
