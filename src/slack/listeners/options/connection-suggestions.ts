@@ -8,10 +8,10 @@ import { formPicks } from "../views/request-form.js";
 export type SuggestionArgs = SlackOptionsMiddlewareArgs<"block_suggestion"> & AllMiddlewareArgs;
 
 /**
- * Slack waits 3 s for the options; the list gets what remains of it after this. A tenant that
- * takes longer to list answers with what there is, and the next keystroke gets more.
+ * Slack waits 3 s for the options, the way there and back included; the list gets half of that.
+ * A tenant that takes longer to list answers with what there is, and the next keystroke gets more.
  */
-const LIST_DEADLINE_MS = 2_000;
+const LIST_DEADLINE_MS = 1_500;
 
 /**
  * The connection picker's type-ahead (block_suggestion): the tenant's connections matching what
