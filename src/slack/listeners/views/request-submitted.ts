@@ -7,14 +7,12 @@ import type { BotDeps } from "../../deps.js";
 import { alreadyMark } from "../../views/connection-options.js";
 import { COMMAND } from "../../views/replies.js";
 import {
-  CHANGE_ACTION_ID,
   CHANGE_BLOCK_ID,
   CONNECTION_ACTION_ID,
   connectionBlockId,
   isChangeAction,
   REASON_ACTION_ID,
   REASON_BLOCK_ID,
-  TENANT_ACTION_ID,
   TENANT_BLOCK_ID,
 } from "../../views/request-modal.js";
 import { escapeMrkdwn } from "../../views/text.js";
@@ -22,6 +20,7 @@ import { tellUser } from "../actions/decide.js";
 import { reasonRequired, requestChange } from "../commands/change.js";
 import { SUBCOMMAND_NAMES } from "../commands/subcommands.js";
 import { Refusal } from "../commands/types.js";
+import { formPicks } from "./request-form.js";
 
 export type RequestSubmissionArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -60,13 +59,12 @@ function readForm(
   const fail = (block: string, text: string) => {
     errors[shown.has(block) ? block : CHANGE_BLOCK_ID] ??= text;
   };
-  const several = deps.tenants.names.length > 1;
-  const tenant = several
-    ? values[TENANT_BLOCK_ID]?.[TENANT_ACTION_ID]?.selected_option?.value
-    : deps.tenants.only?.settings.name;
+  // The selects' state; the last drawing's picks (private_metadata) when a select has none.
+  const picks = formPicks(view);
+  const tenant = deps.tenants.only?.settings.name ?? picks.tenant;
   const settings = tenant ? deps.tenants.get(tenant)?.settings : undefined;
   if (!settings) fail(TENANT_BLOCK_ID, "Pick a tenant.");
-  const action = values[CHANGE_BLOCK_ID]?.[CHANGE_ACTION_ID]?.selected_option?.value;
+  const action = picks.action;
   if (!isChangeAction(action)) fail(CHANGE_BLOCK_ID, "Pick a change.");
   const reason = (values[REASON_BLOCK_ID]?.[REASON_ACTION_ID]?.value ?? "").trim();
   if (reason.length > MAX_REASON_LENGTH) {
