@@ -32,6 +32,7 @@ import {
   REQUESTER,
   type Stack,
   startStack,
+  TEAM_ID,
   waitForAudit,
 } from "./support/stack.js";
 
@@ -269,6 +270,16 @@ describe("the connection picker's type-ahead", () => {
     }
     // The command that opened the form was one; this is the second.
     expect((await s.command(REQUESTER, "help")).ack).toContain("/promote-connection");
+  });
+
+  it("someone from a workspace the bot does not serve is offered nothing, and sent nothing", async () => {
+    stack = await startStack({ env: { ALLOWED_TEAM_IDS: TEAM_ID } });
+    const s = stack;
+    const { form } = await openFormByCommand(s, REQUESTER);
+    const foreign = await suggest(s, BYSTANDER, form, "acme", { userTeam: "T0ELSEWHERE" });
+    expect(foreign).toMatchObject({ status: 200, options: [] });
+    expect((await suggest(s, REQUESTER, form, "acme")).options[0]?.value).toBe(ACME.id);
+    expect(s.slack.messages(BYSTANDER)).toEqual([]);
   });
 });
 

@@ -205,12 +205,14 @@ export async function suggest(
   user: string,
   form: Form,
   query: string,
+  opts: { userTeam?: string } = {},
 ): Promise<Suggested> {
   const picker = connectionBlock(form);
   expect(picker, "a connection picker in the form").toBeDefined();
   const input = {
     user_id: user,
     team_id: TEAM_ID,
+    user_team_id: opts.userTeam,
     action_id: CONNECTION_ACTION_ID,
     block_id: picker?.block_id ?? "",
     value: query,

@@ -1,6 +1,7 @@
 /**
- * The Management API v2 endpoints the bot uses, on an emulated tenant: list, read and patch
- * connections (Auth0's validation and its display_name rule included), and read tenant settings.
+ * The Management API v2 endpoints the bot uses, on an emulated tenant: list connections (by name
+ * or strategy; in checkpoint pages with take/from/next; with fields/include_fields), read and
+ * patch them (Auth0's validation and its display_name rule included), and read tenant settings.
  * Scopes are checked here; authentication and the rate limit come before (index.ts).
  */
 import { type Answer, auth0Error } from "./errors.js";
