@@ -30,6 +30,8 @@ export interface TenantConfig {
   approvalChannelId: string;
   requestTtlMs: number;
   dryRun: boolean;
+  /** Requests must give a reason (typed or in the request form); false: a reason is optional. */
+  requireReason: boolean;
 }
 
 /** What a tenant inherits from the environment when it leaves a key out. */
@@ -39,6 +41,7 @@ export interface TenantDefaults {
   approvalChannelId: string | undefined;
   requestTtlMs: number;
   dryRun: boolean;
+  requireReason: boolean;
   maxRequestsPerSecond: number | undefined;
 }
 
@@ -102,6 +105,7 @@ const tenantSchema = z
       .optional(),
     requestTtl: z.string({ error: "must be a duration such as 24h, 30m or 45s" }).optional(),
     dryRun: z.boolean({ error: "must be true or false" }).optional(),
+    requireReason: z.boolean({ error: "must be true or false" }).optional(),
     maxRequestsPerSecond: z
       .number({ error: "must be a number" })
       .positive("must be positive")
@@ -279,6 +283,7 @@ export function tenantsFromFile(
         approvalChannelId: t.approvalChannelId ?? defaults.approvalChannelId,
         requestTtlMs: ttl,
         dryRun: t.dryRun ?? defaults.dryRun,
+        requireReason: t.requireReason ?? defaults.requireReason,
       },
       {
         noApprovers: inFile(
@@ -328,6 +333,7 @@ export function tenantFromEnv(
       approvalChannelId: defaults.approvalChannelId,
       requestTtlMs: defaults.requestTtlMs,
       dryRun: defaults.dryRun,
+      requireReason: defaults.requireReason,
     },
     {
       noApprovers: {

@@ -68,6 +68,7 @@ const envSchema = z
     USER_RATE_LIMIT: rate("20/1m"),
     ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
     DRY_RUN: boolean(false),
+    REQUIRE_REASON: boolean(false),
     AUDIT_RETENTION: positiveInt(10_000),
     REQUEST_RETENTION: duration("90d"),
     REFUSED_CLICK_AUDIT_WINDOW: duration("10m"),
@@ -292,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvalChannelId: e.APPROVAL_CHANNEL_ID,
     requestTtlMs: e.REQUEST_TTL,
     dryRun: e.DRY_RUN,
+    requireReason: e.REQUIRE_REASON,
     maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
   };
   const { tenants, problems } = e.TENANTS_FILE

@@ -48,6 +48,9 @@ class Tenant implements ManagementApi {
   async findConnectionByName() {
     return undefined;
   }
+  async listConnections() {
+    return [{ ...this.connection }];
+  }
   async setDomainLevel(current: Connection, value: boolean) {
     this.maybeFail();
     this.patches.push({ id: current.id, value });

@@ -481,6 +481,34 @@ describe("promoting a connection", () => {
       { name: "acme" },
     ]);
   });
+
+  it("lists every connection through checkpoint pages, asking only for what the picker shows (not options, which may hold secrets)", async () => {
+    const many = Array.from({ length: 205 }, (_, i) => ({
+      id: `con_Page${String(i).padStart(12, "0")}`,
+      name: `page-${i}`,
+      strategy: "auth0",
+      is_domain_connection: i % 2 === 0,
+      options: { client_secret: "never-listed" },
+    }));
+    const { auth0, client } = await setup({ emulator: { connections: [ACME, ...many] } });
+    const pages: number[] = [];
+    const all = await client.listConnections({ onPage: (page) => pages.push(page.length) });
+    expect(pages).toEqual([100, 100, 6]);
+    expect(all).toHaveLength(206);
+    expect(all[0]).toEqual({
+      id: ACME.id,
+      name: ACME.name,
+      display_name: ACME.display_name,
+      strategy: ACME.strategy,
+      is_domain_connection: false,
+    });
+    expect(all.filter((c) => c.is_domain_connection)).toHaveLength(103);
+    const asked = auth0.apiRequests("GET", "/api/v2/connections").map((r) => r.query);
+    expect(asked.map((q) => [q.take, q.fields, q.include_fields])).toEqual(
+      Array(3).fill(["100", "id,name,display_name,strategy,is_domain_connection", "true"]),
+    );
+    expect(asked.map((q) => q.from === undefined)).toEqual([true, false, false]);
+  });
 });
 
 describe("when Auth0 misbehaves", () => {

@@ -53,6 +53,7 @@ describe("configuration", () => {
         approvalChannelId: "C0APPROVE1",
         requestTtlMs: 24 * 3600_000,
         dryRun: false,
+        requireReason: false,
       },
     ]);
     expect(config.slack.apiUrl).toBe("https://slack.com/api/");

@@ -59,8 +59,18 @@ function section(output: string, title: string): string {
 }
 
 function expectTheWholeStory(output: string): void {
-  const alice = section(output, "Alice sees (only to her)");
-  expect(alice).toContain("Looking up acme-employees in Auth0");
+  // Alice asks through the request form: she types /promote-connection alone.
+  const form = section(output, "The bot opens a form (only Alice sees it)");
+  expect(form).toContain("Tenant: [Pick a tenant ▾]");
+  expect(form).toContain("(•) Promote a connection to domain level");
+  expect(form).toContain("Pick a tenant first");
+  expect(section(output, "Alice picks dev")).toContain("Connection in dev: [Find a connection ▾]");
+  const offered = section(output, "Alice types “acm” in the connection picker");
+  expect(offered).toContain("• acme-employees — Acme Employees\n");
+  expect(offered).toContain("• acme-contractors — Acme Contractors · already domain-level");
+  expect(offered).not.toContain("partner-sso");
+  expect(section(output, "Alice picks acme-employees")).toContain("The form closes.");
+  const alice = section(output, "Alice's direct message from the bot (only she sees it)");
   expect(alice).toMatch(/Request req_\w+ created: promote acme-employees \(con_AcmeEmployees001\)/);
   expect(alice).toContain("Reason: onboarding Acme");
   expect(alice).toContain("@bob will decide in #approvals");
@@ -84,7 +94,7 @@ function expectTheWholeStory(output: string): void {
   expect(decided).not.toContain("[Approve]");
   expect(decided).toContain("[Request revert]");
 
-  const dm = section(output, "Alice's direct message from the bot");
+  const dm = section(output, "Alice's next direct message from the bot");
   expect(dm).toMatch(/Your request req_\w+ to promote acme-employees/);
   expect(dm).toContain("Promoted to domain level");
 
@@ -97,6 +107,10 @@ function expectTheWholeStory(output: string): void {
   expect(audit).toContain("by @carol");
 
   const auth0 = section(output, "What the emulated Auth0 received");
+  // The picker's one listing of the tenant's connections, then the request's lookup.
+  expect(auth0).toMatch(
+    /GET \/api\/v2\/connections\?take=100&\S+ → 200\n {2}GET \/api\/v2\/connections\/con_AcmeEmployees001 → 200/,
+  );
   expect(auth0).toContain("PATCH /api/v2/connections/con_AcmeEmployees001 → 200");
   const body = /The change itself: PATCH \S+\n((?: {4}.*\n)+)/.exec(auth0)?.[1];
   expect(JSON.parse(body ?? "null")).toEqual({

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { REQUEST_SHORTCUT_CALLBACK_ID } from "../src/slack/views/request-modal.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -16,13 +17,26 @@ interface Manifest {
   display_information?: { name?: string; description?: string };
   features?: {
     bot_user?: { display_name?: string };
-    slash_commands?: SlashCommand[];
+    shortcuts?: { name: string; type: string; callback_id: string; description: string }[];
+    slash_commands?: (SlashCommand & { url?: string })[];
   };
   oauth_config?: { scopes?: { bot?: string[]; user?: string[] } };
-  settings?: { interactivity?: { is_enabled?: boolean }; socket_mode_enabled?: boolean };
+  settings?: {
+    event_subscriptions?: { request_url?: string; bot_events?: string[] };
+    interactivity?: {
+      is_enabled?: boolean;
+      request_url?: string;
+      message_menu_options_url?: string;
+    };
+    socket_mode_enabled?: boolean;
+  };
 }
 
-const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8")) as Manifest;
+const read = (file: string) => JSON.parse(readFileSync(join(root, file), "utf8")) as Manifest;
+/** Socket Mode: no public URL needed. */
+const manifest = read("manifest.json");
+/** The same app in HTTP mode: every request, the type-ahead's included, to POST /slack/events. */
+const httpManifest = read("manifest.http.json");
 const botScopes = manifest.oauth_config?.scopes?.bot ?? [];
 
 /**
@@ -113,14 +127,48 @@ function manifestValidator(schema: object) {
 }
 
 describe("the Slack app manifest (manifest.json)", () => {
-  it("is a v1 manifest that Slack's published JSON Schema accepts", () => {
+  it("is a v1 manifest that Slack's published JSON Schema accepts (and so is the HTTP mode one)", () => {
     const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as { $schema?: string };
     // Draft-07 is what Ajv's default class implements.
     expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#");
     const validate = manifestValidator(schema);
-    validate(manifest);
-    expect(validate.errors ?? []).toEqual([]);
-    expect(manifest._metadata?.major_version).toBe(1);
+    for (const m of [manifest, httpManifest]) {
+      validate(m);
+      expect(validate.errors ?? []).toEqual([]);
+      expect(m._metadata?.major_version).toBe(1);
+    }
+  });
+
+  it("offers the global shortcut that opens the request form, under the callback id the bot listens for", () => {
+    expect(manifest.features?.shortcuts).toEqual([
+      expect.objectContaining({
+        name: "Request a change",
+        type: "global",
+        callback_id: REQUEST_SHORTCUT_CALLBACK_ID,
+      }),
+    ]);
+  });
+
+  it("manifest.http.json is the same app in HTTP mode: commands, clicks, events and the type-ahead's options to /slack/events", () => {
+    const url = httpManifest.settings?.interactivity?.message_menu_options_url ?? "";
+    expect(url).toMatch(/^https:\/\/[^/]+\/slack\/events$/);
+    expect(httpManifest.settings).toMatchObject({
+      socket_mode_enabled: false,
+      interactivity: { is_enabled: true, request_url: url, message_menu_options_url: url },
+      event_subscriptions: { request_url: url },
+    });
+    expect(httpManifest.features?.slash_commands?.map((c) => c.url)).toEqual([url]);
+    // Nothing else differs: the scopes, the command, the shortcut and the events are the same.
+    const withoutUrls = (m: Manifest) => {
+      const copy = structuredClone(m);
+      for (const command of copy.features?.slash_commands ?? []) delete command.url;
+      delete copy.settings?.event_subscriptions?.request_url;
+      delete copy.settings?.interactivity?.request_url;
+      delete copy.settings?.interactivity?.message_menu_options_url;
+      delete copy.settings?.socket_mode_enabled;
+      return copy;
+    };
+    expect(withoutUrls(httpManifest)).toEqual(withoutUrls(manifest));
   });
 
   it("the schema check has teeth: a misspelt key or a malformed colour is refused", () => {

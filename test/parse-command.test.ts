@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { RESERVED_TENANT_NAMES } from "../src/config-tenants.js";
-import { parseCommand, SUBCOMMAND_NAMES } from "../src/slack/listeners/commands/subcommands.js";
+import {
+  parseCommand,
+  requestFormFor,
+  SUBCOMMAND_NAMES,
+} from "../src/slack/listeners/commands/subcommands.js";
 import { escapeMrkdwn } from "../src/slack/views/text.js";
 
 /** One tenant: commands need not name it. */
@@ -26,7 +30,6 @@ describe("reading /promote-connection", () => {
   });
 
   it("reads the subcommands", () => {
-    expect(parseCommand("", ONE)).toMatchObject({ name: "help" });
     expect(parseCommand("help", ONE)).toMatchObject({ name: "help" });
     expect(parseCommand("list", ONE)).toMatchObject({ name: "list", args: {} });
     expect(parseCommand("cancel req_7k3m9qxa2b", ONE)).toMatchObject({
@@ -84,6 +87,39 @@ describe("with several tenants", () => {
       args: { tenant: "default", target: { name: "acme-db" } },
     });
     expect(parseCommand("acme-db", ONE)).toMatchObject({ args: { tenant: "default" } });
+  });
+
+  it("a command that names no target opens the request form, with what it named picked", () => {
+    expect(requestFormFor("", ONE)).toEqual({});
+    expect(requestFormFor("  ", TWO)).toEqual({});
+    expect(requestFormFor("demote", ONE)).toEqual({ action: "demote" });
+    expect(requestFormFor("Promote", ONE)).toEqual({ action: "promote" });
+    expect(requestFormFor("prod", TWO)).toEqual({ tenant: "prod" });
+    expect(requestFormFor("demote prod", TWO)).toEqual({ tenant: "prod", action: "demote" });
+    // A tenant's own change needs nothing more once the tenant is known: it is a whole command.
+    expect(requestFormFor("enable-dcr", TWO)).toEqual({ action: "enable-dcr" });
+    expect(requestFormFor("enable-dcr", ONE)).toBeUndefined();
+    expect(requestFormFor("enable-dcr prod", TWO)).toBeUndefined();
+    // With one tenant a lone word is a connection's name, even the tenant's; a target is a command.
+    expect(requestFormFor("default", ONE)).toBeUndefined();
+    for (const text of ["acme-db", "demote acme-db", "help", "list", "prod acme-db"]) {
+      expect(requestFormFor(text, TWO)).toBeUndefined();
+    }
+  });
+
+  it("a tenant whose policy requires a reason refuses a command without one, naming the policy", () => {
+    const ctx = { tenants: ["dev", "prod"], reasonRequiredIn: ["prod"] };
+    for (const text of ["prod acme-db", "demote prod acme-db", "enable-dcr prod"]) {
+      const parsed = parseCommand(text, ctx);
+      expect((parsed as { invalid: string }).invalid).toMatch(
+        /Requests in prod need a reason \(the tenant's policy\)/,
+      );
+    }
+    expect((parseCommand("demote prod acme-db", ctx) as { invalid: string }).invalid).toContain(
+      '`/promote-connection demote prod acme-db "why it is needed"`',
+    );
+    expect(parseCommand('prod acme-db "onboarding"', ctx)).toMatchObject({ name: "promote" });
+    expect(parseCommand("dev acme-db", ctx)).toMatchObject({ name: "promote" });
   });
 
   it("no tenant may be named like a subcommand", () => {

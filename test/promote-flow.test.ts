@@ -209,11 +209,13 @@ describe("promoting a connection from Slack", () => {
     await expectNothingRequested(stack);
   });
 
-  it("no argument or help shows how to use the command", async () => {
-    const empty = await stack.command(REQUESTER, "");
-    expect(empty.ack).toContain("/promote-connection con_");
+  it("help shows how to use the command (with no argument it opens the request form instead)", async () => {
     const help = await stack.command(REQUESTER, "help");
     expect(help.ack).toContain("/promote-connection con_");
+    const empty = await stack.command(REQUESTER, "");
+    expect(empty.ack).toBe("");
+    const opened = await stack.slack.waitFor(() => stack.slack.callsTo("views.open")[0]);
+    expect(opened.args.view).toMatchObject({ callback_id: "request_change" });
   });
 
   it("what a requester types can never ping anyone or break the message", async () => {

@@ -4,6 +4,7 @@ import { auditRecord } from "../src/requests/audit-log.js";
 import type { ChangeRequest } from "../src/requests/model.js";
 import { approvalMessage } from "../src/slack/views/approval-message.js";
 import { auditLine } from "../src/slack/views/audit-line.js";
+import { requestModal } from "../src/slack/views/request-modal.js";
 import { escapeMrkdwn, slackDate } from "../src/slack/views/text.js";
 
 const names = { UALICE001: "alice", UBOB00001: "bob", CAPPROVALS: "approvals" };
@@ -230,5 +231,30 @@ describe("renderMessage", () => {
     expect(renderMessage({ text: ":lock: You cannot approve `req_1`", blocks: [] })).toBe(
       "🔒 You cannot approve req_1",
     );
+  });
+
+  it("renders the request form as a person reads it: the picks made, the reason the tenant requires", () => {
+    const tenants = [
+      { name: "dev", domain: "acme-dev.us.auth0.com", requireReason: false },
+      { name: "prod", domain: "acme.us.auth0.com", requireReason: true },
+    ];
+    const { blocks } = requestModal({ tenants, tenant: "prod", action: "promote" });
+    expect(renderBlocks(blocks, { names }).split("\n")).toEqual([
+      "Tenant: [prod (acme.us.auth0.com) ▾]",
+      "Change:",
+      "  (•) Promote a connection to domain level",
+      "  ( ) Demote a connection from domain level",
+      "  ( ) Turn on Dynamic Client Registration",
+      "  ( ) Turn off Dynamic Client Registration",
+      "It will then be usable by every application in the tenant, third-party ones included.",
+      "Connection in prod: [Find a connection ▾]",
+      "  Type any part of its name, display name or id.",
+      "Reason: [Why is this change needed?]",
+      "  Required in prod (the tenant's policy). Shown to the approvers and in the audit trail.",
+    ]);
+    const dcr = requestModal({ tenants, tenant: "dev", action: "enable-dcr" });
+    const text = renderBlocks(dcr.blocks, { names });
+    expect(text).not.toContain("Connection");
+    expect(text).toContain("Reason (optional): [Why is this change needed?]");
   });
 });

@@ -1,6 +1,7 @@
 import { isLoopbackHost } from "../config.js";
 import { errorInWords } from "../error-words.js";
 import type { Logger } from "../log.js";
+import { parseAuth0Error, parseRateLimit, retryAfter } from "./answers.js";
 import {
   Auth0UnreachableError,
   InvalidIdentifierError,
@@ -12,6 +13,8 @@ import type { TenantSettingsCache } from "./tenant-settings-cache.js";
 import type { TokenProvider } from "./token.js";
 import type { Transport, TransportResponse } from "./transport.js";
 import { isConnectionId, isConnectionName, quoteInput } from "./validate.js";
+
+export { parseRateLimit } from "./answers.js";
 
 /**
  * The few Management API v2 calls the bot makes. Each call waits for the rate limiter, carries
@@ -59,9 +62,12 @@ export interface ManagementClientOptions {
   now?: () => number;
 }
 
-/** Used when a 429 carries no usable reset time. */
-const DEFAULT_RETRY_AFTER_MS = 1000;
-const MAX_RETRY_AFTER_MS = 60_000;
+/** Auth0's largest checkpoint page. */
+const CONNECTION_PAGE_SIZE = 100;
+/** 100 000 connections: far past any tenant; a bound on a `next` that never ends. */
+const MAX_CONNECTION_PAGES = 1000;
+/** Only what the picker shows and marks: not options, which may hold secrets. */
+const CONNECTION_LIST_FIELDS = "id,name,display_name,strategy,is_domain_connection";
 
 export class ManagementClient {
   /** Rate-limit headers of the latest answer that had them. */
@@ -123,6 +129,47 @@ export class ManagementClient {
       (c: unknown) => typeof c === "object" && c !== null && (c as Connection).name === name,
     );
     return match === undefined ? undefined : toConnection(match, "GET", path);
+  }
+
+  /**
+   * Every connection of the tenant, through checkpoint pagination (Auth0's way past its 1000
+   * offset-paged results): `GET /api/v2/connections?take=100&fields=…&include_fields=true`, then
+   * `&from=<next>` while an answer names a `next`. Each page is one paced call; `onPage` sees each
+   * page as it arrives, so a caller in a hurry can use what has come so far.
+   */
+  async listConnections(
+    options: { onPage?: (page: readonly Connection[]) => void } = {},
+  ): Promise<Connection[]> {
+    const all: Connection[] = [];
+    const seen = new Set<string>();
+    let from: string | undefined;
+    for (let pages = 0; pages < MAX_CONNECTION_PAGES; pages++) {
+      const query = new URLSearchParams({
+        take: String(CONNECTION_PAGE_SIZE),
+        fields: CONNECTION_LIST_FIELDS,
+        include_fields: "true",
+      });
+      if (from !== undefined) query.set("from", from);
+      const path = `/api/v2/connections?${query}`;
+      const answer = await this.call("GET", path);
+      const body = answer as { connections?: unknown; next?: unknown } | undefined;
+      if (typeof body !== "object" || body === null || !Array.isArray(body.connections)) {
+        throw notA("page of connections", "GET", path);
+      }
+      const page = body.connections.map((c: unknown) => toConnection(c, "GET", path));
+      all.push(...page);
+      options.onPage?.(page);
+      const next = typeof body.next === "string" && body.next !== "" ? body.next : undefined;
+      // The checkpoint must move on: the same one twice would page forever.
+      if (next === undefined || seen.has(next)) return all;
+      seen.add(next);
+      from = next;
+    }
+    this.opts.logger?.warn(
+      { pages: MAX_CONNECTION_PAGES, connections: all.length },
+      "stopped listing connections after the most pages allowed",
+    );
+    return all;
   }
 
   /**
@@ -297,66 +344,6 @@ function assertConnectionId(id: unknown): asserts id is string {
       `${quoteInput(id)} is not an Auth0 connection id (con_ followed by 16 letters or digits)`,
     );
   }
-}
-
-function header(res: TransportResponse, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function headerNumber(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): number | undefined {
-  const raw = headers[name];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || value.trim() === "") return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/** x-ratelimit-limit / -remaining / -reset, or undefined when the answer has none. */
-export function parseRateLimit(
-  headers: Record<string, string | string[] | undefined>,
-): RateLimitInfo | undefined {
-  const info: RateLimitInfo = {
-    limit: headerNumber(headers, "x-ratelimit-limit"),
-    remaining: headerNumber(headers, "x-ratelimit-remaining"),
-    resetSec: headerNumber(headers, "x-ratelimit-reset"),
-  };
-  return info.limit === undefined && info.remaining === undefined && info.resetSec === undefined
-    ? undefined
-    : info;
-}
-
-function retryAfter(res: TransportResponse, rateLimit: RateLimitInfo | undefined, now: number) {
-  let ms: number | undefined;
-  if (rateLimit?.resetSec !== undefined) ms = rateLimit.resetSec * 1000 - now;
-  else {
-    const seconds = Number(header(res, "retry-after"));
-    if (Number.isFinite(seconds)) ms = seconds * 1000;
-  }
-  if (ms === undefined || !(ms > 0)) return DEFAULT_RETRY_AFTER_MS;
-  return Math.min(Math.ceil(ms), MAX_RETRY_AFTER_MS);
-}
-
-/** Auth0's error body: {statusCode, error, message, errorCode}. */
-async function parseAuth0Error(
-  res: TransportResponse,
-): Promise<{ errorCode?: string; auth0Message?: string; auth0Error?: string }> {
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    return {};
-  }
-  if (typeof body !== "object" || body === null) return {};
-  const { errorCode, message, error } = body as Record<string, unknown>;
-  return {
-    errorCode: typeof errorCode === "string" ? errorCode : undefined,
-    auth0Message: typeof message === "string" ? message.slice(0, 500) : undefined,
-    auth0Error: typeof error === "string" ? error : undefined,
-  };
 }
 
 function toConnection(raw: unknown, method: string, path: string): Connection {

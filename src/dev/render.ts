@@ -128,9 +128,24 @@ function renderElement(value: unknown, options: RenderOptions): string {
     case "timepicker":
     case "datetimepicker":
       return `[${str(element.type).replace("picker", "")} ▾]`;
+    case "radio_buttons": {
+      // One choice a line, the chosen one filled in.
+      const chosen = str(asObj(element.initial_option)?.value);
+      return asList(element.options)
+        .map((o) => {
+          const option = asObj(o);
+          const mark = str(option?.value) === chosen ? "(•)" : "( )";
+          return `  ${mark} ${renderText(option?.text, options)}`;
+        })
+        .join("\n");
+    }
+    case "plain_text_input":
+      return `[${renderText(element.placeholder, options) || "…"}]`;
     default: {
+      // A select shows its chosen option, else its placeholder.
+      const chosen = renderText(asObj(element.initial_option)?.text, options);
       const placeholder = renderText(element.placeholder, options);
-      return `[${placeholder || str(element.type)} ▾]`;
+      return `[${chosen || placeholder || str(element.type)} ▾]`;
     }
   }
 }
@@ -216,8 +231,13 @@ function renderBlock(value: unknown, options: RenderOptions): string | undefined
     case "image":
       return `[image: ${str(block.alt_text)}]`;
     case "input": {
-      const label = renderText(block.label, options);
-      return `${label}: ${renderElement(block.element, options)}`;
+      const label = `${renderText(block.label, options)}${block.optional === true ? " (optional)" : ""}`;
+      const element = renderElement(block.element, options);
+      const hint = renderText(block.hint, options);
+      return [
+        element.startsWith("  ") ? `${label}:\n${element}` : `${label}: ${element}`,
+        ...(hint ? [`  ${hint}`] : []),
+      ].join("\n");
     }
     case "rich_text":
       return richText(block, options);

@@ -34,6 +34,9 @@ export type ChangeKindName = "connection-domain-level" | "tenant-dcr";
  */
 export type ChangeAction = "promote" | "demote" | "enable-dcr" | "disable-dcr";
 
+/** The longest reason a request may give, typed or in the request form. */
+export const MAX_REASON_LENGTH = 1000;
+
 /** The Auth0 tenant a request is about; one tenant, named "default", until tenants are configurable. */
 export const DEFAULT_TENANT = "default";
 

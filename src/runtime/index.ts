@@ -18,7 +18,7 @@ import type { SlackBot } from "../slack/app.js";
 import { AuditRelay } from "../slack/audit-relay.js";
 import { slackLogger, webClientOptions } from "../slack/web-client.js";
 import { Shutdown } from "./shutdown.js";
-import { botTenants, createTenantClients } from "./tenants.js";
+import { botTenants, connectionLists, createTenantClients } from "./tenants.js";
 import { Workers } from "./workers.js";
 
 export type Role = "bot" | "worker" | "all";
@@ -149,6 +149,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         policy,
         // Lookups made for people wait behind approved changes, and are told when Auth0 is busy.
         tenants: botTenants(tenantClients),
+        connectionLists: connectionLists(tenantClients),
         changeQueue: queues.change,
         expiryQueue: queues.expiry,
         outbox,

@@ -1,3 +1,4 @@
+import { ConnectionList } from "../auth0/connection-list.js";
 import {
   createTransport,
   ManagementClient,
@@ -20,6 +21,8 @@ export interface TenantClient {
   auth0: ManagementClient;
   /** For lookups made for people: behind changes, told when Auth0 is busy. */
   lookups: ManagementClient;
+  /** Its connections for the request form's type-ahead, listed as lookups, shared for a minute. */
+  connections: ConnectionList;
   counters: TenantCounters;
 }
 
@@ -73,10 +76,19 @@ export function createTenantClients(
       }),
       logger: log,
     });
+    const lookups = auth0.withPriority("lookup");
     clients.set(tenant.name, {
       settings: tenant,
       auth0,
-      lookups: auth0.withPriority("lookup"),
+      lookups,
+      connections: new ConnectionList({
+        redis,
+        prefix,
+        tenant: tenant.name,
+        baseUrl: tenant.baseUrl,
+        list: (onPage) => lookups.listConnections({ onPage }),
+        logger: log,
+      }),
       counters: {
         tenant: tenant.name,
         auth0: countersOf(auth0, tokens),
@@ -96,6 +108,11 @@ function countersOf(auth0: ManagementClient, tokens: TokenProvider) {
       return tokens.tokenFetches;
     },
   };
+}
+
+/** Each tenant's connection list, for the request form. */
+export function connectionLists(clients: Map<string, TenantClient>): Map<string, ConnectionList> {
+  return new Map([...clients].map(([name, client]) => [name, client.connections]));
 }
 
 /** The tenants as the bot sees them: settings, and a client for lookups. */

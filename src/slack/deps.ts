@@ -1,4 +1,5 @@
 import type { Queue } from "bullmq";
+import type { ConnectionList } from "../auth0/connection-list.js";
 import type { Config } from "../config.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import type { Outbox } from "../jobs/outbox.js";
@@ -21,6 +22,8 @@ export interface BotDeps {
   expiryQueue: Queue<ExpiryJobData>;
   outbox: Outbox;
   auditLog: AuditLog;
+  /** Each tenant's connections, shared by the fleet for a minute: the request form's type-ahead. */
+  connectionLists: ReadonlyMap<string, ConnectionList>;
   /** USER_RATE_LIMIT, counted in Redis. */
   userLimit: UserRateLimit;
   logger: Logger;

@@ -1,12 +1,14 @@
 /**
- * The demo's script: Alice asks, Carol (not an approver) is refused, Bob approves. It drives the
- * running bot with Slack-signed requests and prints what each of them would see, the audit trail
- * and what the emulated Auth0 received.
+ * The demo's script: Alice asks through the request form, Carol (not an approver) is refused, Bob
+ * approves; then the same in prod, typed as a command. It drives the running bot with
+ * Slack-signed requests and prints what each of them would see, the audit trail and what the
+ * emulated Auth0 received.
  */
 import type { Auth0Emulator, Auth0Tenant, EmulatedConnection } from "../emulators/auth0/index.js";
 import type { SlackEmulator, SlackMessage } from "../emulators/slack/index.js";
 import { sendBlockAction, sendSlashCommand } from "../emulators/slack-requests.js";
 import { renderMessage } from "../render.js";
+import { askWithTheForm } from "./form.js";
 
 const ALICE = "UALICE001";
 export const BOB = "UBOB00001";
@@ -35,8 +37,16 @@ const PARTNER: EmulatedConnection = {
   is_domain_connection: false,
 };
 
-/** The emulated tenant's connections, none of them domain-level. */
-export const CONNECTIONS: readonly EmulatedConnection[] = [ACME, PARTNER];
+const CONTRACTORS: EmulatedConnection = {
+  id: "con_AcmeContractor01",
+  name: "acme-contractors",
+  display_name: "Acme Contractors",
+  strategy: "samlp",
+  is_domain_connection: true,
+};
+
+/** The emulated tenant's connections; one of them is domain-level already. */
+export const CONNECTIONS: readonly EmulatedConnection[] = [ACME, CONTRACTORS, PARTNER];
 
 const NAMES: Record<string, string> = {
   [ALICE]: "alice",
@@ -159,37 +169,31 @@ export async function tellTheStory(
   say(
     `  prod  ${new URL(auth0.tenant("prod").url).host}: two approvals, posted to #prod-approvals`,
   );
-  say("Each has these connections, none of them domain-level:");
+  say("Each has these connections:");
   for (const c of CONNECTIONS) {
-    say(`  ${c.name} (${c.id}), display name "${c.display_name}", strategy ${c.strategy}`);
-  }
-
-  // 1. Alice asks, in dev.
-  const typed = `dev ${ACME.name} "onboarding Acme"`;
-  heading("Alice types, in #general");
-  say(`  /promote-connection ${typed}`);
-  const aliceUrl = slack.responseUrl();
-  const command = await sendSlashCommand(eventsUrl, SIGNING_SECRET, {
-    text: typed,
-    user_id: ALICE,
-    user_name: NAMES[ALICE],
-    team_id: slack.teamId,
-    channel_id: GENERAL,
-    channel_name: "general",
-    response_url: aliceUrl,
-  });
-  if (command.status !== 200) {
-    throw new DemoError(
-      `the bot answered the command with HTTP ${command.status}: ${command.body}`,
+    say(
+      `  ${c.name} (${c.id}), display name "${c.display_name}", strategy ${c.strategy}${c.is_domain_connection ? ", domain-level already" : ""}`,
     );
   }
-  const ack = command.body ? (JSON.parse(command.body) as Record<string, unknown>) : {};
-  await slack.waitFor(() => privateReplies(slack, aliceUrl).find((t) => t.includes("created")), {
-    timeoutMs: WAIT_MS,
-    what: "the bot's answer to Alice",
-  });
-  heading("Alice sees (only to her)");
-  showMessages([render(ack), ...privateReplies(slack, aliceUrl)].filter(Boolean));
+
+  // 1. Alice asks, in dev, through the request form: she need not know the connection's id.
+  await askWithTheForm(
+    {
+      slack,
+      eventsUrl,
+      signingSecret: SIGNING_SECRET,
+      user: { id: ALICE, name: "Alice" },
+      channel: { id: GENERAL, name: "general" },
+      names: NAMES,
+      say,
+      heading,
+      waitMs: WAIT_MS,
+    },
+    { tenant: "dev", query: "acm", connection: ACME.name, reason: "onboarding Acme" },
+  );
+  heading("Alice's direct message from the bot (only she sees it)");
+  showMessages(slack.messages(ALICE).map((m) => render(m)));
+  const asked = slack.messages(ALICE).length;
 
   // The approval message, once its first audit line is posted and linked from it.
   const pending = await slack.waitFor(
@@ -227,7 +231,7 @@ export async function tellTheStory(
     () => {
       const text = approvalMessage(slack)?.text ?? "";
       const state = /\((done|failed)\)/.exec(text)?.[1];
-      const told = slack.messages(ALICE).length > 0;
+      const told = slack.messages(ALICE).length > asked;
       const done = state === "done" ? "promoted" : "failed";
       return state && told && hasAudit(slack, done, requestId) ? state : undefined;
     },
@@ -244,8 +248,13 @@ export async function tellTheStory(
   const decided = approvalMessage(slack);
   showMessage(decided ? render(decided) : "(no message)");
 
-  heading("Alice's direct message from the bot");
-  showMessages(slack.messages(ALICE).map((m) => render(m)));
+  heading("Alice's next direct message from the bot");
+  showMessages(
+    slack
+      .messages(ALICE)
+      .slice(asked)
+      .map((m) => render(m)),
+  );
 
   heading("#audit: the audit trail, oldest first (new messages, never edited)");
   showMessages(auditLines(slack).map((m) => render(m)));

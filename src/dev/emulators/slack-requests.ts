@@ -286,18 +286,65 @@ function postPayload(
   return postSigned(eventsUrl, signingSecret, body.toString(), FORM_CONTENT_TYPE, opts);
 }
 
+/** One field's state in a modal, as `view.state.values[block_id][action_id]` carries it. */
+export interface ViewStateValueInput {
+  type: string;
+  value?: string | null;
+  selected_option?: {
+    text: { type: "plain_text"; text: string; emoji?: boolean };
+    value: string;
+  } | null;
+}
+
+export type ViewStateInput = Record<string, Record<string, ViewStateValueInput>>;
+
 export interface ViewSubmissionInput extends InteractionActor {
   enterprise_id?: string;
   callback_id: string;
   private_metadata: string;
-  values: Record<string, Record<string, { type: string; value?: string }>>;
+  values: ViewStateInput;
+  /** The blocks of the view as it was opened (default none). */
+  blocks?: unknown[];
   trigger_id?: string;
   view_id?: string;
 }
 
+/** A modal as interaction payloads carry it: the view as opened, with the fields' state. */
+function viewOfPayload(input: {
+  team_id: string;
+  view_id?: string;
+  callback_id: string;
+  private_metadata: string;
+  values: ViewStateInput;
+  blocks?: unknown[];
+  hash?: string;
+}): Record<string, unknown> {
+  const viewId = input.view_id ?? randomId("V").toUpperCase();
+  return {
+    id: viewId,
+    team_id: input.team_id,
+    type: "modal",
+    blocks: input.blocks ?? [],
+    private_metadata: input.private_metadata,
+    callback_id: input.callback_id,
+    state: { values: input.values },
+    hash: input.hash ?? randomId("h"),
+    title: { type: "plain_text", text: "Modal", emoji: true },
+    clear_on_close: false,
+    notify_on_close: false,
+    close: null,
+    submit: { type: "plain_text", text: "Submit", emoji: true },
+    previous_view_id: null,
+    root_view_id: viewId,
+    app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
+    external_id: "",
+    app_installed_team_id: input.team_id,
+    bot_id: "BBOT00001",
+  };
+}
+
 /** The `view_submission` payload object Slack sends when a modal is submitted. */
 export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string, unknown> {
-  const viewId = input.view_id ?? randomId("V").toUpperCase();
   return {
     type: "view_submission",
     team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
@@ -305,27 +352,7 @@ export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string
     api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
     token: SLACK_REQUEST_DEFAULTS.verificationToken,
     trigger_id: input.trigger_id ?? triggerId(),
-    view: {
-      id: viewId,
-      team_id: input.team_id,
-      type: "modal",
-      blocks: [],
-      private_metadata: input.private_metadata,
-      callback_id: input.callback_id,
-      state: { values: input.values },
-      hash: randomId("h"),
-      title: { type: "plain_text", text: "Modal", emoji: true },
-      clear_on_close: false,
-      notify_on_close: false,
-      close: null,
-      submit: { type: "plain_text", text: "Submit", emoji: true },
-      previous_view_id: null,
-      root_view_id: viewId,
-      app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
-      external_id: "",
-      app_installed_team_id: input.team_id,
-      bot_id: "BBOT00001",
-    },
+    view: viewOfPayload(input),
     response_urls: [],
     enterprise: input.enterprise_id
       ? { id: input.enterprise_id, name: "Emulated Enterprise" }
@@ -341,6 +368,147 @@ export function sendViewSubmission(
   opts?: SendOptions,
 ): Promise<SlackPostResult> {
   return postPayload(eventsUrl, signingSecret, viewSubmissionPayload(input), opts);
+}
+
+/** An open modal, as a person sees it when they pick, type or submit in it. */
+export interface OpenViewInput {
+  view_id: string;
+  hash?: string;
+  callback_id: string;
+  private_metadata: string;
+  blocks?: unknown[];
+  /** The fields' state so far. */
+  values: ViewStateInput;
+}
+
+export interface BlockSuggestionInput extends InteractionActor {
+  enterprise_id?: string;
+  action_id: string;
+  block_id: string;
+  /** What was typed so far. */
+  value: string;
+  view: OpenViewInput;
+}
+
+/**
+ * The `block_suggestion` payload Slack sends when someone opens or types in an external_select
+ * of a modal; the answer, in the HTTP response, is `{options}` or `{option_groups}`.
+ */
+export function blockSuggestionPayload(input: BlockSuggestionInput): Record<string, unknown> {
+  return {
+    type: "block_suggestion",
+    user: payloadUser(input),
+    container: { type: "view", view_id: input.view.view_id },
+    api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
+    token: SLACK_REQUEST_DEFAULTS.verificationToken,
+    action_id: input.action_id,
+    block_id: input.block_id,
+    value: input.value,
+    team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
+    enterprise: input.enterprise_id
+      ? { id: input.enterprise_id, name: "Emulated Enterprise" }
+      : null,
+    is_enterprise_install: false,
+    view: viewOfPayload({ team_id: input.team_id, ...input.view }),
+  };
+}
+
+export function sendBlockSuggestion(
+  eventsUrl: string,
+  signingSecret: string,
+  input: BlockSuggestionInput,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  return postPayload(eventsUrl, signingSecret, blockSuggestionPayload(input), opts);
+}
+
+export interface ModalSelectInput extends InteractionActor {
+  action_id: string;
+  block_id: string;
+  /** "static_select", "radio_buttons", … */
+  element: string;
+  selected: { text: string; value: string };
+  view: OpenViewInput;
+  trigger_id?: string;
+}
+
+/**
+ * The `block_actions` payload Slack sends when someone picks an option of a select or radio
+ * buttons in a modal input block with `dispatch_action`: the view comes along, its state holding
+ * the pick already.
+ */
+export function modalSelectPayload(input: ModalSelectInput): Record<string, unknown> {
+  const selected_option = {
+    text: { type: "plain_text", text: input.selected.text, emoji: true },
+    value: input.selected.value,
+  };
+  const values: ViewStateInput = {
+    ...input.view.values,
+    [input.block_id]: {
+      [input.action_id]: { type: input.element, selected_option } as ViewStateValueInput,
+    },
+  };
+  return {
+    type: "block_actions",
+    user: payloadUser(input),
+    api_app_id: SLACK_REQUEST_DEFAULTS.apiAppId,
+    token: SLACK_REQUEST_DEFAULTS.verificationToken,
+    container: { type: "view", view_id: input.view.view_id },
+    trigger_id: input.trigger_id ?? triggerId(),
+    team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: viewOfPayload({ team_id: input.team_id, ...input.view, values }),
+    actions: [
+      {
+        type: input.element,
+        action_id: input.action_id,
+        block_id: input.block_id,
+        selected_option,
+        action_ts: actionTs(),
+      },
+    ],
+    state: { values },
+  };
+}
+
+export function sendModalSelect(
+  eventsUrl: string,
+  signingSecret: string,
+  input: ModalSelectInput,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  return postPayload(eventsUrl, signingSecret, modalSelectPayload(input), opts);
+}
+
+export interface ShortcutInput extends InteractionActor {
+  callback_id: string;
+  trigger_id?: string;
+}
+
+/** The payload Slack sends for a global shortcut: no channel, no response URL. */
+export function globalShortcutPayload(input: ShortcutInput): Record<string, unknown> {
+  const user = payloadUser(input);
+  return {
+    type: "shortcut",
+    token: SLACK_REQUEST_DEFAULTS.verificationToken,
+    action_ts: actionTs(),
+    team: { id: input.team_id, domain: SLACK_REQUEST_DEFAULTS.teamDomain },
+    user: { id: user.id, username: user.username, team_id: user.team_id },
+    is_enterprise_install: false,
+    enterprise: null,
+    callback_id: input.callback_id,
+    trigger_id: input.trigger_id ?? triggerId(),
+  };
+}
+
+export function sendGlobalShortcut(
+  eventsUrl: string,
+  signingSecret: string,
+  input: ShortcutInput,
+  opts?: SendOptions,
+): Promise<SlackPostResult> {
+  return postPayload(eventsUrl, signingSecret, globalShortcutPayload(input), opts);
 }
 
 export interface EventInput {

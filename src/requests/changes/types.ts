@@ -8,6 +8,10 @@ import type { ChangeAction, ChangeKindName, ChangeRequest, ChangeTarget } from "
 export interface ManagementApi {
   getConnection(id: string): Promise<Connection>;
   findConnectionByName(name: string): Promise<Connection | undefined>;
+  /** Every connection of the tenant, all pages; `onPage` sees each page as it arrives. */
+  listConnections(options?: {
+    onPage?: (page: readonly Connection[]) => void;
+  }): Promise<Connection[]>;
   setDomainLevel(current: Connection, value: boolean): Promise<Connection>;
   /** The tenant's settings; `fresh` skips the fleet's one-minute cache. */
   getTenantSettings(options?: { fresh?: boolean }): Promise<TenantSettings>;

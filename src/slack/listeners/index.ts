@@ -10,17 +10,28 @@ import {
 } from "../views/approval-message.js";
 import { DENY_MODAL_CALLBACK_ID } from "../views/deny-modal.js";
 import { COMMAND } from "../views/replies.js";
+import {
+  CHANGE_ACTION_ID,
+  CONNECTION_ACTION_ID,
+  REQUEST_MODAL_CALLBACK_ID,
+  REQUEST_SHORTCUT_CALLBACK_ID,
+  TENANT_ACTION_ID,
+} from "../views/request-modal.js";
 import { approveRequest } from "./actions/approve-request.js";
 import type { ButtonArgs } from "./actions/decide.js";
 import { denyRequest } from "./actions/deny-request.js";
 import { requestEnableDcr } from "./actions/request-enable-dcr.js";
+import { requestFormChanged } from "./actions/request-form-changed.js";
 import { requestRevert } from "./actions/request-revert.js";
 import { promoteConnection } from "./commands/promote-connection.js";
 import { appHomeOpened } from "./events/app-home-opened.js";
 import { memberJoinedChannel } from "./events/member-joined-channel.js";
 import { allowedTeams } from "./middleware/allowed-teams.js";
 import { userRateLimit } from "./middleware/user-rate-limit.js";
+import { connectionSuggestions } from "./options/connection-suggestions.js";
+import { requestChangeShortcut } from "./shortcuts/request-change.js";
 import { type DenySubmissionArgs, denyReasonSubmitted } from "./views/deny-reason-submitted.js";
+import { requestSubmitted } from "./views/request-submitted.js";
 
 /**
  * Runs a handler with the request id its payload names (a button's value, a modal's metadata),
@@ -54,6 +65,13 @@ export function registerListeners(app: App, deps: BotDeps): void {
       denyReasonSubmitted(deps),
     ),
   );
+  // The request form: opened by the command (no arguments) or the shortcut, redrawn as a tenant
+  // or a change is picked, its connection picker fed by type-ahead, filed on submission.
+  app.shortcut(REQUEST_SHORTCUT_CALLBACK_ID, requestChangeShortcut(deps));
+  app.action(TENANT_ACTION_ID, requestFormChanged(deps));
+  app.action(CHANGE_ACTION_ID, requestFormChanged(deps));
+  app.options(CONNECTION_ACTION_ID, connectionSuggestions(deps));
+  app.view(REQUEST_MODAL_CALLBACK_ID, requestSubmitted(deps));
   app.event("app_home_opened", appHomeOpened(deps));
   app.event("member_joined_channel", memberJoinedChannel(deps));
 }

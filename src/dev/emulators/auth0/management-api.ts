@@ -1,6 +1,7 @@
 /**
- * The Management API v2 endpoints the bot uses, on an emulated tenant: list, read and patch
- * connections (Auth0's validation and its display_name rule included), and read tenant settings.
+ * The Management API v2 endpoints the bot uses, on an emulated tenant: list connections (by name
+ * or strategy; in checkpoint pages with take/from/next; with fields/include_fields), read and
+ * patch them (Auth0's validation and its display_name rule included), and read tenant settings.
  * Scopes are checked here; authentication and the rate limit come before (index.ts).
  */
 import { type Answer, auth0Error } from "./errors.js";
@@ -112,6 +113,60 @@ function patchRefusal(body: unknown, token: IssuedToken, bodyError: boolean): An
   return undefined;
 }
 
+function queryError(message: string): Answer {
+  return [400, auth0Error(400, `Query validation error: ${message}.`, "invalid_query_string")];
+}
+
+type Shown = (c: EmulatedConnection) => Record<string, unknown>;
+
+/**
+ * `fields` (comma-separated) and `include_fields` (default true): only those fields, or all but
+ * those. A copy either way.
+ */
+function fieldsOf(query: Record<string, string>): Shown | Answer {
+  const { fields, include_fields: include } = query;
+  if (include !== undefined && include !== "true" && include !== "false") {
+    return queryError("'Expected type boolean but found type string' on property include_fields");
+  }
+  if (!fields) return (c) => structuredClone(c) as unknown as Record<string, unknown>;
+  const names = new Set(fields.split(",").map((f) => f.trim()));
+  const keep = include !== "false";
+  return (c) =>
+    Object.fromEntries(
+      Object.entries(structuredClone(c)).filter(([key]) => names.has(key) === keep),
+    );
+}
+
+/**
+ * Checkpoint pagination, as Auth0 answers it once `take` is given: `{connections, next}`, `next`
+ * an opaque checkpoint to pass as `from`, absent on the last page. `take` is 1 to 100.
+ */
+function checkpointPage(
+  list: EmulatedConnection[],
+  query: Record<string, string>,
+  shown: Shown,
+): Answer {
+  const take = Number(query.take);
+  if (!Number.isInteger(take) || take < 1 || take > 100) {
+    return queryError(`'Value ${query.take} is not between 1 and 100' on property take`);
+  }
+  let start = 0;
+  if (query.from !== undefined) {
+    const id = Buffer.from(query.from, "base64url").toString("utf8");
+    start = list.findIndex((c) => c.id === id);
+    if (start === -1) return queryError("'Invalid checkpoint' on property from");
+  }
+  const page = list.slice(start, start + take);
+  const after = list[start + take];
+  return [
+    200,
+    {
+      connections: page.map(shown),
+      ...(after ? { next: Buffer.from(after.id, "utf8").toString("base64url") } : {}),
+    },
+  ];
+}
+
 export function managementApi(options: {
   connections: EmulatedConnection[];
   dynamicClientRegistration: boolean;
@@ -191,7 +246,10 @@ export function managementApi(options: {
             (name === undefined || c.name === name) &&
             (strategy === undefined || c.strategy === strategy),
         );
-        return [200, list.map((c) => structuredClone(c))];
+        const shown = fieldsOf(record.query);
+        if (typeof shown !== "function") return shown;
+        if (record.query.take === undefined) return [200, list.map(shown)];
+        return checkpointPage(list, record.query, shown);
       }
       const one = /^\/api\/v2\/connections\/([^/]+)$/.exec(path);
       if (one) {

@@ -107,6 +107,8 @@ export async function startSlackEmulator(
     responses,
     responsesTo: (url) => responses.filter((r) => r.url === url).map((r) => r.body),
     messages: workspace.messages,
+    view: workspace.view,
+    views: workspace.views,
     dmChannelId: workspace.dmChannelId,
     setUsergroup: workspace.setUsergroup,
     setChannelMembership: workspace.setChannelMembership,

@@ -208,7 +208,8 @@ export function socketMode(options: {
       const acceptsResponsePayload =
         opts.acceptsResponsePayload ??
         (type === "slash_commands" ||
-          (type === "interactive" && payload.type === "view_submission"));
+          (type === "interactive" &&
+            (payload.type === "view_submission" || payload.type === "block_suggestion")));
       const record: SocketEnvelopeRecord = {
         envelope_id: randomUUID(),
         type,

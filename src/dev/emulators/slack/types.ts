@@ -67,8 +67,8 @@ export interface SocketConnectionRecord {
 
 export interface SendEnvelopeOptions {
   /**
-   * Default as Slack sends it: true for slash commands and for view submissions, false for block
-   * actions and Events API events.
+   * Default as Slack sends it: true for slash commands, view submissions and block suggestions
+   * (the options are the ack's payload), false for block actions and Events API events.
    */
   acceptsResponsePayload?: boolean;
   /** How long to wait for the ack; default 3000 ms, Slack's own deadline. */
@@ -113,6 +113,14 @@ export interface SlackEmulator {
    * used as a channel is a DM: `messages("U123")` and `messages(<its D id>)` are the same list.
    */
   messages(channel: string): SlackMessage[];
+  /**
+   * A view (modal or Home tab) as the app last drew it with views.open, views.update or
+   * views.publish, by its id (`V…`, in the answer to views.open): id, hash, blocks,
+   * private_metadata, callback_id…
+   */
+  view(id: string): Record<string, unknown> | undefined;
+  /** Every view, as last drawn, in the order they were first opened or published. */
+  views(): Record<string, unknown>[];
   /** The DM channel id (D...) the emulator uses for a user id. */
   dmChannelId(userId: string): string;
   setUsergroup(id: string, members: string[]): void;

@@ -32,6 +32,10 @@ export interface Workspace {
   /** The methods that work on the workspace, by name (`chat.postMessage`…). */
   methods: Record<string, WebApiMethod>;
   messages(channel: string): SlackMessage[];
+  /** A view as the app last drew it (views.open, views.update, views.publish), by id. */
+  view(id: string): Record<string, unknown> | undefined;
+  /** Every view, as last drawn, in the order they were first opened or published. */
+  views(): Record<string, unknown>[];
   dmChannelId(userId: string): string;
   setUsergroup(id: string, members: string[]): void;
   setChannelMembership(channelId: string, isMember: boolean): void;
@@ -282,6 +286,11 @@ export function createWorkspace(options: WorkspaceOptions): Workspace {
   return {
     methods,
     messages: (channel) => [...(channels.get(canonicalChannel(channel)) ?? [])],
+    view: (id) => {
+      const stored = views.get(id);
+      return stored ? structuredClone(stored.view) : undefined;
+    },
+    views: () => [...views.values()].map((v) => structuredClone(v.view)),
     dmChannelId,
     setUsergroup: (id, members) => {
       usergroups.set(id, [...members]);

@@ -1,7 +1,11 @@
 import { errorInWords } from "../../../error-words.js";
 import { scheduleExpiry } from "../../../jobs/expiry.js";
 import { type ChangeKind, type TargetRef, wordsFor } from "../../../requests/changes/index.js";
-import type { ChangeAction, ChangeRequest } from "../../../requests/model.js";
+import {
+  type ChangeAction,
+  type ChangeRequest,
+  MAX_REASON_LENGTH,
+} from "../../../requests/model.js";
 import type { CreateRefusal } from "../../../requests/store.js";
 import { splitFirst, unquote } from "../../command-text.js";
 import type { BotDeps } from "../../deps.js";
@@ -18,8 +22,6 @@ import {
   subcommand,
   takeTenant,
 } from "./types.js";
-
-export const MAX_REASON_LENGTH = 1000;
 
 interface ChangeArgs {
   tenant: string;
@@ -45,12 +47,31 @@ export function changeSubcommand(kind: ChangeKind, action: ChangeAction): Subcom
       const reason = unquote(tail);
       if (reason.length > MAX_REASON_LENGTH) return reasonTooLong(reason);
       const ref = kind.parseTarget(word);
-      return "invalid" in ref ? ref : { tenant: named.tenant, target: ref, reason };
+      if ("invalid" in ref) return ref;
+      if (!reason && ctx.reasonRequiredIn?.includes(named.tenant)) {
+        const tenantWord = ctx.tenants.length > 1 ? `${named.tenant} ` : "";
+        const actionWord = action === "promote" ? "" : `${action} `;
+        return {
+          invalid: reasonRequired(
+            named.tenant,
+            `${COMMAND} ${actionWord}${tenantWord}${word} "why it is needed"`,
+          ),
+        };
+      }
+      return { tenant: named.tenant, target: ref, reason };
     },
     ack: ({ tenant, target }) =>
       `:mag: Looking up ${kind.targetIsTenant ? `${tenant}'s settings` : refLabel(target)} in Auth0…`,
     run: (ctx, args) => requestChange(ctx, kind, action, args),
   });
+}
+
+/**
+ * A tenant whose policy (REQUIRE_REASON, or `requireReason` in TENANTS_FILE) asks every request
+ * for a reason, and a request without one: the same words for the command and the request form.
+ */
+export function reasonRequired(tenant: string, example?: string): string {
+  return `Requests in ${tenant} need a reason (the tenant's policy): say why the change is needed${example ? `, for example \`${example}\`` : ""}. Nothing was requested.`;
 }
 
 function reasonTooLong(reason: string): Invalid {
@@ -81,6 +102,9 @@ function parseTenantTarget(
   }
   const reason = unquote(rest);
   if (reason.length > MAX_REASON_LENGTH) return reasonTooLong(reason);
+  if (!reason && ctx.reasonRequiredIn?.includes(tenant)) {
+    return { invalid: reasonRequired(tenant, `${COMMAND} ${action} ${tenant} "why it is needed"`) };
+  }
   return { tenant, target: { kind: "id", id: tenant }, reason };
 }
 
@@ -102,6 +126,10 @@ export async function requestChange(
   if (!tenant) throw new Refusal(`:grey_question: No tenant \`${args.tenant}\` is configured.`);
   const { settings } = tenant;
   const words = wordsFor(kind, action);
+  // The final word on the tenant's policy, whichever way the request came (command, form, button).
+  if (settings.requireReason && !args.reason.trim()) {
+    throw new Refusal(`:memo: ${reasonRequired(settings.name)}`);
+  }
   const may = await deps.policy.mayRequest(userId);
   if (!may.allowed) {
     throw new Refusal(`:lock: You cannot ask to ${words.verb} connections: ${may.why}.`);

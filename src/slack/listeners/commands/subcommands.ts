@@ -1,6 +1,7 @@
-import { CHANGE_KINDS } from "../../../requests/changes/index.js";
+import { CHANGE_KINDS, kindOfAction } from "../../../requests/changes/index.js";
 import { splitFirst } from "../../command-text.js";
 import { COMMAND } from "../../views/replies.js";
+import { isChangeAction, type RequestModalMetadata } from "../../views/request-modal.js";
 import { cancel } from "./cancel.js";
 import { changeSubcommand } from "./change.js";
 import { history } from "./history.js";
@@ -70,6 +71,7 @@ export function usage(ctx: ParseContext): string {
     `*${COMMAND}* asks for an Auth0 connection to be made domain-level (or no longer), after an approver agrees.`,
     ...(several ? [`Tenants: ${ctx.tenants.map((t) => `\`${t}\``).join(", ")}`] : []),
     "",
+    `• \`${COMMAND}\` alone (or the shortcut "Request a change"): a form that finds the connection for you`,
     ...SUBCOMMANDS.map(line),
     "",
     `Example: \`${COMMAND} ${example}con_A1b2C3d4E5f6G7h8 "onboarding Acme"\``,
@@ -84,11 +86,32 @@ export function usage(ctx: ParseContext): string {
  */
 export function parseCommand(text: string, ctx: ParseContext): Invocation | Invalid {
   const trimmed = text.trim();
-  if (trimmed === "" || /^(help|-h|--help|\?)$/i.test(trimmed)) return help.invoke("", ctx);
+  if (/^(help|-h|--help|\?)$/i.test(trimmed)) return help.invoke("", ctx);
   const [first, rest] = splitFirst(trimmed);
   const named = find(first.toLowerCase());
   if (named) return named.invoke(rest.trim(), ctx);
   return (find(DEFAULT_SUBCOMMAND) as Subcommand).invoke(trimmed, ctx);
+}
+
+/**
+ * A command that names no target opens the request form instead, with what it did name picked:
+ * nothing at all, a change (`demote`), a tenant when there are several (`prod`), or both. A change
+ * to the tenant itself with its tenant named (or the only one) is a whole command, not a form.
+ */
+export function requestFormFor(text: string, ctx: ParseContext): RequestModalMetadata | undefined {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  if (words.length > 2) return undefined;
+  const picks: RequestModalMetadata = {};
+  for (const word of words) {
+    const lower = word.toLowerCase();
+    if (!picks.action && isChangeAction(lower)) picks.action = lower;
+    else if (!picks.tenant && ctx.tenants.length > 1 && ctx.tenants.includes(word)) {
+      picks.tenant = word;
+    } else return undefined;
+  }
+  const tenantKnown = picks.tenant !== undefined || ctx.tenants.length === 1;
+  if (picks.action && kindOfAction(picks.action).targetIsTenant && tenantKnown) return undefined;
+  return picks;
 }
 
 /** The immediate answer to a command: the whole answer for help and bad input. */

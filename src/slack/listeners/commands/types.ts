@@ -27,6 +27,8 @@ export interface CommandContext {
 export interface ParseContext {
   /** The tenants' names, in configured order. With several, commands name one first. */
   tenants: readonly string[];
+  /** The tenants whose policy asks every request for a reason (REQUIRE_REASON, requireReason). */
+  reasonRequiredIn?: readonly string[];
 }
 
 /** Why the words after a subcommand could not be read, for the person who typed them. */

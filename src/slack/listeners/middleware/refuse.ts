@@ -30,8 +30,8 @@ export interface RefuseOptions {
 /**
  * Stops a command, click or modal submission with words only its person sees, before any
  * listener runs: a command in its ack, a click under the message clicked (or by direct message
- * from the App Home tab), a modal submission as an error on its first field. Events carry nothing
- * to answer and are only dropped.
+ * from the App Home tab), a modal submission as an error on its first field, a type-ahead with no
+ * options. Events carry nothing to answer and are only dropped.
  */
 export async function refuse(
   args: GuardArgs,
@@ -43,6 +43,12 @@ export async function refuse(
   if (!ack) return;
   if (body.command) {
     await ack({ response_type: "ephemeral", text });
+    return;
+  }
+  if (body.type === "block_suggestion") {
+    // A type-ahead is answered with its options; none says enough, and a refusal per keystroke
+    // must not become a message per keystroke.
+    await ack({ options: [] });
     return;
   }
   if (body.type === "view_submission") {

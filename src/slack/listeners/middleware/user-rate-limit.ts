@@ -43,13 +43,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * USER_RATE_LIMIT: every command, click and modal submission counts against its person, in
  * Redis (shared by all replicas). Over the limit it is refused in words before any listener runs:
  * no Auth0 call, no change. Events (App Home opened) are not counted: Slack sends them only when
- * a person opens the tab, and they change nothing. When the count cannot be read the request is
- * refused too: a limiter that gives way when Redis struggles protects nothing.
+ * a person opens the tab, and they change nothing. Nor are the request form's type-ahead requests
+ * (block_suggestion): Slack sends one per keystroke, they change nothing, and they cost Auth0 at
+ * most one listing a minute per tenant, however many arrive. When the count cannot be read the
+ * request is refused too: a limiter that gives way when Redis struggles protects nothing.
  */
 export function userRateLimit(deps: BotDeps): Middleware<AnyMiddlewareArgs> {
   const { limit, windowMs } = deps.userLimit.options;
   return async (args) => {
-    if ((args.body as { type?: string }).type === "event_callback") {
+    const type = (args.body as { type?: string }).type;
+    if (type === "event_callback" || type === "block_suggestion") {
       await args.next();
       return;
     }
