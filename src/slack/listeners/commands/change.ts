@@ -115,8 +115,8 @@ export async function requestChange(
   const target = await lookUpTarget(ctx, tenant, kind, args.target);
   const noOp = kind.noOp(target, action);
   if (noOp) throw new Refusal(`:information_source: ${noOp}`);
-  const context = await kind.context(tenant.auth0, target, action, (err) =>
-    deps.logger.warn({ err }, "could not read tenant settings"),
+  const context = await kind.context(tenant.auth0, target, action, (err, what) =>
+    deps.logger.warn({ err }, `could not read ${what}`),
   );
 
   const created = await redisOr(deps, () =>
