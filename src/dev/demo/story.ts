@@ -3,7 +3,12 @@
  * running bot with Slack-signed requests and prints what each of them would see, the audit trail
  * and what the emulated Auth0 received.
  */
-import type { Auth0Emulator, Auth0Tenant, EmulatedConnection } from "../emulators/auth0/index.js";
+import type {
+  Auth0Emulator,
+  Auth0Tenant,
+  EmulatedClient,
+  EmulatedConnection,
+} from "../emulators/auth0/index.js";
 import type { SlackEmulator, SlackMessage } from "../emulators/slack/index.js";
 import { sendBlockAction, sendSlashCommand } from "../emulators/slack-requests.js";
 import { renderMessage } from "../render.js";
@@ -37,6 +42,17 @@ const PARTNER: EmulatedConnection = {
 
 /** The emulated tenant's connections, none of them domain-level. */
 export const CONNECTIONS: readonly EmulatedConnection[] = [ACME, PARTNER];
+
+/**
+ * The emulated tenant's applications: the approval message counts and names the third-party
+ * ones, which a promoted connection would reach.
+ */
+export const CLIENTS: readonly EmulatedClient[] = [
+  { client_id: "demoWebApp000000000000000000001", name: "Acme Portal", is_first_party: true },
+  { client_id: "demoPartner00000000000000000001", name: "Partner CRM", is_first_party: false },
+  { client_id: "demoPartner00000000000000000002", name: "Helpdesk", is_first_party: false },
+  { client_id: "demoPartner00000000000000000003", name: "Survey Tool", is_first_party: false },
+];
 
 const NAMES: Record<string, string> = {
   [ALICE]: "alice",
@@ -163,6 +179,8 @@ export async function tellTheStory(
   for (const c of CONNECTIONS) {
     say(`  ${c.name} (${c.id}), display name "${c.display_name}", strategy ${c.strategy}`);
   }
+  const thirdParty = CLIENTS.filter((c) => !c.is_first_party).map((c) => c.name);
+  say(`and these third-party applications: ${thirdParty.join(", ")}.`);
 
   // 1. Alice asks, in dev.
   const typed = `dev ${ACME.name} "onboarding Acme"`;
