@@ -8,6 +8,7 @@ import {
   idList,
   listenAddress,
   optionalBaseUrl,
+  optionalDurationOrOff,
   optionalPort,
   optionalText,
   portNumber,
@@ -64,6 +65,7 @@ const envSchema = z
     REQUESTER_USERGROUP_ID: usergroupId,
     REQUIRED_APPROVALS: positiveInt(1),
     REQUEST_TTL: duration("24h"),
+    REMIND_AFTER: optionalDurationOrOff,
     MAX_OPEN_REQUESTS_PER_USER: positiveInt(5),
     USER_RATE_LIMIT: rate("20/1m"),
     ALLOWED_TEAM_IDS: idList(/^[TE][A-Z0-9]{2,}$/, "workspace (T…) or enterprise (E…) id"),
@@ -291,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requiredApprovals: e.REQUIRED_APPROVALS,
     approvalChannelId: e.APPROVAL_CHANNEL_ID,
     requestTtlMs: e.REQUEST_TTL,
+    remindAfterMs: e.REMIND_AFTER,
     dryRun: e.DRY_RUN,
     maxRequestsPerSecond: e.AUTH0_MAX_REQUESTS_PER_SECOND,
   };
