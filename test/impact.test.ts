@@ -7,8 +7,8 @@ import { connectionRequest } from "./support/requests.js";
 import {
   ACME,
   ALREADY_DOMAIN,
-  APPROVAL_CHANNEL,
   APPROVER,
+  approvalMessages,
   ask,
   REQUESTER,
   type Stack,
@@ -41,8 +41,7 @@ const FIRST_PARTY: EmulatedClient[] = [
 
 /** The newest approval message (not a reply in its thread), as Slack holds its blocks. */
 function approvalBlocks(s: Stack): unknown[] {
-  const top = s.slack.messages(APPROVAL_CHANNEL).filter((m) => !m.thread_ts);
-  return top.at(-1)?.blocks ?? [];
+  return approvalMessages(s.slack).at(-1)?.blocks ?? [];
 }
 
 /** Every text object of the blocks, with its type: what Slack would show, and how. */
