@@ -92,6 +92,47 @@ const readWith = <T>(fallback: string, parse: (text: string) => T | undefined, e
 export const duration = (fallback: string) =>
   readWith(fallback, parseDuration, "a duration such as 24h, 30m or 45s");
 
+/** Milliseconds as parseDuration reads them back: `1h30m`, `45s`, `0`. */
+export function formatDuration(ms: number): string {
+  let left = Math.round(ms / 1000);
+  let out = "";
+  for (const [unit, seconds] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    if (left >= seconds) {
+      out += `${Math.floor(left / seconds)}${unit}`;
+      left %= seconds;
+    }
+  }
+  return out || "0";
+}
+
+/** A duration, or `0` (or `off`) for none: 0 ms. */
+export function parseDurationOrOff(text: string): number | undefined {
+  return /^(0+|off)$/i.test(text.trim()) ? 0 : parseDuration(text);
+}
+
+/** A duration or 0 (none); unset or empty: undefined, for the caller's default. */
+export const optionalDurationOrOff = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") return undefined;
+    const ms = parseDurationOrOff(v);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration such as 12h, 30m or 45s, or 0 to turn it off, not "${v}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 export const rate = (fallback: string) =>
   readWith(fallback, parseRate, "a count per duration such as 20/1m or 5/10s");
 

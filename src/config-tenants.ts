@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Auth0Credential, readCredential } from "./config-credential.js";
 import { parseDuration, secureBaseUrl } from "./config-fields.js";
+import { envRemindAfter, tenantRemindAfter } from "./config-reminders.js";
 
 /**
  * The Auth0 tenants the bot serves: from TENANTS_FILE (YAML), or, for one tenant, from the
@@ -29,6 +30,8 @@ export interface TenantConfig {
   requiredApprovals: number;
   approvalChannelId: string;
   requestTtlMs: number;
+  /** When a pending request reminds its approvers, after it was made; 0: never. */
+  remindAfterMs: number;
   dryRun: boolean;
   /** Requests must give a reason (typed or in the request form); false: a reason is optional. */
   requireReason: boolean;
@@ -40,6 +43,8 @@ export interface TenantDefaults {
   requiredApprovals: number;
   approvalChannelId: string | undefined;
   requestTtlMs: number;
+  /** REMIND_AFTER; undefined: half of each tenant's time to live. */
+  remindAfterMs: number | undefined;
   dryRun: boolean;
   requireReason: boolean;
   maxRequestsPerSecond: number | undefined;
@@ -104,6 +109,11 @@ const tenantSchema = z
       .regex(slackChannelId, "must be a channel id such as C0123ABCD")
       .optional(),
     requestTtl: z.string({ error: "must be a duration such as 24h, 30m or 45s" }).optional(),
+    remindAfter: z
+      .union([z.string(), z.literal(0)], {
+        error: "must be a duration such as 12h, 30m or 45s, or 0 to turn reminders off",
+      })
+      .optional(),
     dryRun: z.boolean({ error: "must be true or false" }).optional(),
     requireReason: z.boolean({ error: "must be true or false" }).optional(),
     maxRequestsPerSecond: z
@@ -262,6 +272,11 @@ export function tenantsFromFile(
       }
       ttl = ms;
     }
+    const remind = tenantRemindAfter(t.name, t.remindAfter, ttl, defaults.remindAfterMs);
+    if (typeof remind !== "number") {
+      problems.push(remind);
+      return;
+    }
     const approvers =
       t.approverUserIds !== undefined || t.approverUsergroupId !== undefined
         ? { userIds: t.approverUserIds ?? [], usergroupId: t.approverUsergroupId }
@@ -282,6 +297,7 @@ export function tenantsFromFile(
         requiredApprovals: t.requiredApprovals ?? defaults.requiredApprovals,
         approvalChannelId: t.approvalChannelId ?? defaults.approvalChannelId,
         requestTtlMs: ttl,
+        remindAfterMs: remind,
         dryRun: t.dryRun ?? defaults.dryRun,
         requireReason: t.requireReason ?? defaults.requireReason,
       },
@@ -319,6 +335,8 @@ export function tenantFromEnv(
   if (!e.AUTH0_DOMAIN) need("AUTH0_DOMAIN", "the tenant's domain, e.g. acme.us.auth0.com");
   if (!e.AUTH0_CLIENT_ID) need("AUTH0_CLIENT_ID", "the machine-to-machine application's client id");
   const baseUrl = e.AUTH0_DOMAIN?.origin ?? "";
+  const remind = envRemindAfter(defaults.requestTtlMs, defaults.remindAfterMs);
+  if (typeof remind !== "number") problems.push(remind);
   const tenant = finish(
     {
       name: e.AUTH0_TENANT_NAME,
@@ -332,6 +350,7 @@ export function tenantFromEnv(
       requiredApprovals: defaults.requiredApprovals,
       approvalChannelId: defaults.approvalChannelId,
       requestTtlMs: defaults.requestTtlMs,
+      remindAfterMs: typeof remind === "number" ? remind : 0,
       dryRun: defaults.dryRun,
       requireReason: defaults.requireReason,
     },

@@ -63,6 +63,9 @@ class Tenant implements ManagementApi {
   async setTenantFlags(flags: Record<string, boolean>) {
     return { flags };
   }
+  async listThirdPartyApps() {
+    return { count: 0, atLeast: false, names: [] };
+  }
 }
 
 const rateLimited = () =>

@@ -118,6 +118,7 @@ describe("the Management API token", () => {
       "update:connections",
       "read:tenant_settings",
       "update:tenant_settings",
+      "read:clients",
     ]);
   });
 

@@ -52,6 +52,8 @@ describe("configuration", () => {
         requiredApprovals: 1,
         approvalChannelId: "C0APPROVE1",
         requestTtlMs: 24 * 3600_000,
+        // Reminded halfway through (REMIND_AFTER unset).
+        remindAfterMs: 12 * 3600_000,
         dryRun: false,
         requireReason: false,
       },

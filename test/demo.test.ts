@@ -80,6 +80,12 @@ function expectTheWholeStory(output: string): void {
   expect(pending).toContain("@alice asks to promote acme-employees");
   expect(pending).toContain("Display name: Acme Employees");
   expect(pending).toContain("Reason: onboarding Acme");
+  // What approving reaches: the tenant's third-party applications, named, and DCR's state.
+  expect(pending).toContain(
+    "Impact: 3 third-party applications could then sign in with it. Dynamic Client Registration is on.",
+  );
+  expect(pending).toContain("Third-party applications: Partner CRM, Helpdesk and Survey Tool");
+  expect(pending).not.toContain("Acme Portal");
   expect(pending).toContain("[Approve] [Deny]");
   // Rendered for people: no Slack markup left.
   expect(pending).not.toMatch(/<@|<!date|\*Connection\*|`/);

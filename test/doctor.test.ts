@@ -195,6 +195,7 @@ describe("npm run doctor", () => {
       "Auth0 scope update:connections",
       "Auth0 scope read:tenant_settings",
       "Auth0 scope update:tenant_settings",
+      "Auth0 scope read:clients",
       "Dynamic Client Registration",
     ]);
     expect(line(report, "✓", "Configuration")).toContain("HTTP mode");
@@ -210,7 +211,7 @@ describe("npm run doctor", () => {
     expect(line(report, "✓", "Dynamic Client Registration")).toContain(
       "on: promoted connections reach third-party apps",
     );
-    expect(report.lines.at(-1)).toBe("All 14 checks passed: promote-connection is ready to run.");
+    expect(report.lines.at(-1)).toBe("All 15 checks passed: promote-connection is ready to run.");
     expectNoSecrets(report);
     // It only looks: nothing is posted to Slack, nothing changed in Auth0.
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
@@ -510,7 +511,12 @@ describe("npm run doctor", () => {
   });
 
   it("without read:tenant_settings the doctor warns and still exits 0", async () => {
-    auth0.setScopes(["read:connections", "update:connections", "update:tenant_settings"]);
+    auth0.setScopes([
+      "read:connections",
+      "update:connections",
+      "update:tenant_settings",
+      "read:clients",
+    ]);
     const report = await doctor(envFor());
 
     expect(report.code).toBe(0);
@@ -522,6 +528,26 @@ describe("npm run doctor", () => {
     );
     expect(report.lines.at(-1)).toMatch(/0 failed, 1 warning, 1 skipped/);
     expect(auth0.apiRequests("GET", "/api/v2/tenants")).toHaveLength(0);
+  });
+
+  it("without read:clients: a warning naming the scope and what approvers miss, exit 0", async () => {
+    auth0.setScopes([
+      "read:connections",
+      "update:connections",
+      "read:tenant_settings",
+      "update:tenant_settings",
+    ]);
+    const report = await doctor(envFor());
+
+    expect(report.code).toBe(0);
+    expect(line(report, "!", "Auth0 scope read:clients")).toBe(
+      "! Auth0 scope read:clients: the token lacks read:clients, so approval messages will say that the third-party applications a change affects could not be read",
+    );
+    expect(fixOf(report, "!", "Auth0 scope read:clients")).toBe(
+      "Auth0 Dashboard → Applications → APIs → Auth0 Management API → Machine to Machine Applications → " +
+        `the application with client id ${auth0.clientId} → tick read:clients`,
+    );
+    expect(report.lines.at(-1)).toMatch(/0 failed, 1 warning, 0 skipped/);
   });
 
   it("without update:tenant_settings: a warning that DCR changes would fail, exit 0", async () => {

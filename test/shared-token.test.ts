@@ -122,6 +122,7 @@ describe("one token for the fleet", () => {
         "update:connections",
         "read:tenant_settings",
         "update:tenant_settings",
+        "read:clients",
       ]);
     }
 

@@ -6,6 +6,7 @@ import {
   APPROVER,
   APPROVER_2,
   AUDIT_CHANNEL,
+  approvalMessages,
   ask,
   BYSTANDER,
   expectNothingRequested,
@@ -32,7 +33,7 @@ function auditOf(s: Stack, requestId: string): string[] {
 }
 
 function latestApproval(s: Stack): string {
-  return JSON.stringify(s.slack.messages(APPROVAL_CHANNEL).at(-1)?.blocks ?? []);
+  return JSON.stringify(approvalMessages(s.slack).at(-1)?.blocks ?? []);
 }
 
 describe("policy", () => {

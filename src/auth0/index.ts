@@ -10,6 +10,7 @@ export {
   TokenRequestError,
   type TokenRequestErrorInit,
 } from "./errors.js";
+export { FleetCache, type FleetCacheOptions } from "./fleet-cache.js";
 export {
   type Connection,
   ManagementClient,
@@ -31,6 +32,13 @@ export {
   TenantSettingsCache,
   type TenantSettingsCacheOptions,
 } from "./tenant-settings-cache.js";
+export {
+  APPS_PER_PAGE,
+  KEPT_APP_NAMES,
+  MAX_APP_PAGES,
+  type ThirdPartyApps,
+  thirdPartyAppsPath,
+} from "./third-party-apps.js";
 export { TokenProvider, type TokenProviderOptions } from "./token.js";
 export {
   type ObtainOptions,

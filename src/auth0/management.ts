@@ -8,8 +8,10 @@ import {
   ManagementApiError,
   networkFailure,
 } from "./errors.js";
+import type { FleetCache } from "./fleet-cache.js";
 import type { CallBudget, CallPriority } from "./rate-limiter.js";
 import type { TenantSettingsCache } from "./tenant-settings-cache.js";
+import { readThirdPartyApps, type ThirdPartyApps } from "./third-party-apps.js";
 import type { TokenProvider } from "./token.js";
 import type { Transport, TransportResponse } from "./transport.js";
 import { isConnectionId, isConnectionName, quoteInput } from "./validate.js";
@@ -57,6 +59,8 @@ export interface ManagementClientOptions {
   apiCalls?: Record<string, number>;
   /** Tenant settings shared by the fleet for a minute; without it, each call asks Auth0. */
   tenantSettings?: TenantSettingsCache;
+  /** Its third-party applications, likewise. */
+  thirdPartyApps?: FleetCache<ThirdPartyApps>;
   logger?: Logger;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
@@ -241,6 +245,12 @@ export class ManagementClient {
       });
     }
     return settings;
+  }
+
+  /** GET /api/v2/clients?is_first_party=false (read:clients), or the fleet's read of the minute. */
+  listThirdPartyApps(): Promise<ThirdPartyApps> {
+    const read = () => readThirdPartyApps((path) => this.call("GET", path));
+    return this.opts.thirdPartyApps?.get(read) ?? read();
   }
 
   private async readTenantSettings(): Promise<TenantSettings> {

@@ -31,6 +31,13 @@ const AUTH0_SCOPES = [
     required: false,
     without: "approved enable-dcr and disable-dcr requests would fail",
   },
+  {
+    scope: "read:clients",
+    purpose: "show approvers which third-party applications a change affects",
+    required: false,
+    without:
+      "approval messages will say that the third-party applications a change affects could not be read",
+  },
 ] as const;
 
 const MANAGEMENT_API_GRANTS =

@@ -12,7 +12,9 @@ import { jobOptions, QUEUE_POLICIES } from "./queues.js";
 export type OutboxMessage =
   | { kind: "audit"; requestId: string; record: AuditRecord }
   | { kind: "update-approval"; requestId: string }
-  | { kind: "dm"; requestId: string; userId: string; state: RequestState };
+  | { kind: "dm"; requestId: string; userId: string; state: RequestState }
+  /** Reminds a pending request's approvers in the approval message's thread (once). */
+  | { kind: "remind"; requestId: string };
 
 /**
  * Enqueues Slack writes: approval-message updates and DMs. Job ids are derived from the request
@@ -54,6 +56,14 @@ export class Outbox {
       userId: request.requesterId,
       state: request.state,
     });
+  }
+
+  /**
+   * Reminds the approvers of a pending request. One job per request, however many times this
+   * runs; the delivery posts it only if the request is still pending then, and never twice.
+   */
+  async remind(request: Pick<ChangeRequest, "id">): Promise<void> {
+    await this.add(`${request.id}.remind`, { kind: "remind", requestId: request.id });
   }
 
   /** Tells the requester how their request ended (once per final state). */

@@ -86,6 +86,20 @@ export const QUEUE_POLICIES = {
     maxStalledCount: 1,
     keepJobsSeconds: WEEK_SECONDS,
   },
+  /**
+   * Delayed jobs that remind a pending request's approvers, once (jobId = request id). The job
+   * only queues the reminder in the outbox; the outbox posts it, at most once.
+   */
+  reminder: {
+    name: "request-reminder",
+    attempts: 10,
+    backoff: { type: "exponential", delay: 1_000 },
+    concurrency: 4,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 1,
+    keepJobsSeconds: WEEK_SECONDS,
+  },
 } as const satisfies Record<string, QueuePolicy>;
 
 export type QueueRole = keyof typeof QUEUE_POLICIES;
@@ -94,6 +108,7 @@ export const CHANGE_QUEUE = QUEUE_POLICIES.change.name;
 export const OUTBOX_QUEUE = QUEUE_POLICIES.outbox.name;
 export const AUDIT_QUEUE = QUEUE_POLICIES.audit.name;
 export const EXPIRY_QUEUE = QUEUE_POLICIES.expiry.name;
+export const REMINDER_QUEUE = QUEUE_POLICIES.reminder.name;
 
 /** Options for adding a job under a policy. */
 export function jobOptions(policy: QueuePolicy, jobId: string, delay?: number): JobsOptions {

@@ -6,11 +6,14 @@ import { announceOutcome } from "./apply-change.js";
 import { type ExpiryJobData, scheduleExpiry } from "./expiry.js";
 import type { Outbox } from "./outbox.js";
 import { type ChangeJobData, enqueueChange } from "./queues.js";
+import { type ReminderJobData, scheduleReminder } from "./reminder.js";
 
 export interface ReconcileDeps {
   store: RequestStore;
   queue: Queue<ChangeJobData>;
   expiryQueue: Queue<ExpiryJobData>;
+  /** Reminders' queue; without it, lost reminder jobs are not looked for. */
+  reminderQueue?: Queue<ReminderJobData>;
   outbox: Outbox;
   logger: Logger;
   now?: () => number;
@@ -19,8 +22,9 @@ export interface ReconcileDeps {
 /**
  * Pending requests end by their time, whether or not their expiry job runs: an overdue one is
  * expired here (its approvers' message redrawn, the requester told). Every other pending request
- * must have its expiry job (the bot schedules it right after creating the request, and could die
- * in between); a missing one is scheduled again (same jobId).
+ * must have its expiry job, and its reminder job until it has been reminded (the bot schedules
+ * them right after creating the request, and could die in between); a missing one is scheduled
+ * again (same jobId).
  */
 export async function reconcilePending(deps: ReconcileDeps): Promise<void> {
   const now = (deps.now ?? Date.now)();
@@ -39,6 +43,15 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<void> {
     if (!(await deps.expiryQueue.getJob(id))) {
       deps.logger.warn({ requestId: id }, "pending request had no expiry job; scheduling it");
       await scheduleExpiry(deps.expiryQueue, id, request.expiresAt, now);
+    }
+    // Not yet reminded, and its job gone (never added, or dropped): scheduled again, same jobId.
+    // Once posted, remindedAt is set for good and the delivery refuses a second post anyway.
+    const reminders = deps.reminderQueue;
+    if (reminders && request.remindAt !== undefined && request.remindedAt === undefined) {
+      if (!(await reminders.getJob(id))) {
+        deps.logger.warn({ requestId: id }, "pending request had no reminder job; scheduling it");
+        await scheduleReminder(reminders, id, request.remindAt, now);
+      }
     }
   }
 }

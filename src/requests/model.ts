@@ -75,6 +75,13 @@ export interface ChangeRequest {
   /** Dry run: the worker checks everything and reports, without changing anything. */
   dryRun: boolean;
   expiresAt: number;
+  /**
+   * When its approvers are reminded in the approval message's thread, if it is still pending
+   * (REMIND_AFTER after it was made); undefined: never.
+   */
+  remindAt?: number;
+  /** When the reminder was posted (set once, atomically: nobody is reminded twice). */
+  remindedAt?: number;
   /** The approver whose click settled it (the last approval, or the denial). */
   decidedBy: string | undefined;
   decidedAt: number | undefined;
@@ -112,6 +119,8 @@ export type NewChangeRequest = Omit<
   | "auditThreadTs"
   | "auditPermalink"
   | "expiresAt"
+  | "remindAt"
+  | "remindedAt"
 >;
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";

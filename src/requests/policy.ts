@@ -34,6 +34,11 @@ export class People {
     return (await this.members(group)).has(userId);
   }
 
+  /** The user ids and the user group they were named by. */
+  get named(): { userIds: readonly string[]; usergroupId: string | undefined } {
+    return { userIds: this.options.userIds, usergroupId: this.options.usergroupId };
+  }
+
   /** "<@U1>, <@U2> or members of <!subteam^S1>" */
   describe(): string {
     const parts = this.options.userIds.map((id) => `<@${id}>`);
@@ -154,6 +159,23 @@ export class RequestPolicy {
       if (await this.isApprover(userId, r.tenant)) waiting.push(r);
     }
     return waiting;
+  }
+
+  /**
+   * Who could still approve this pending request, to remind them: its tenant's approvers named
+   * by id, less its requester and those who have approved it, and its tenant's approver group
+   * (whose members are not listed). Empty when nobody could.
+   */
+  stillToApprove(request: Pick<ChangeRequest, "tenant" | "requesterId" | "approvals">): {
+    userIds: string[];
+    usergroupId: string | undefined;
+  } {
+    const named = this.approversOf(request.tenant)?.named;
+    const done = new Set([request.requesterId, ...request.approvals]);
+    return {
+      userIds: (named?.userIds ?? []).filter((id) => !done.has(id)),
+      usergroupId: named?.usergroupId,
+    };
   }
 
   describeApprovers(tenant: string): string {

@@ -62,6 +62,8 @@ export function fromHash(
     approvals,
     dryRun: h.dryRun === "1",
     expiresAt: num(h.expiresAt) ?? 0,
+    remindAt: num(h.remindAt),
+    remindedAt: num(h.remindedAt),
     decidedBy: h.decidedBy,
     decidedAt: num(h.decidedAt),
     denyReason: h.denyReason,

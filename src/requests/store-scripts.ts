@@ -211,3 +211,24 @@ if not redis.call('SET', p .. ':refused:' .. id .. ':' .. user, now, 'NX', 'PX',
 audit(p, id, key, 'refused', user, now, detail)
 return 1
 `;
+
+/**
+ * A pending request's one reminder. "claim" sets remindedAt, once: only while the request is
+ * PENDING and before its expiry time, and only if nobody has; "release" gives back a claim that
+ * could not be posted (only the claimer's, by its time). ARGV: prefix, id, claim|release, now.
+ * Returns 'ok', or why not: 'missing', 'reminded', 'expired' or the request's state.
+ */
+export const REMIND_SCRIPT = `
+local key, mode, now = KEYS[1], ARGV[3], ARGV[4]
+if mode == 'release' then
+  if redis.call('HGET', key, 'remindedAt') == now then redis.call('HDEL', key, 'remindedAt') end
+  return 'ok'
+end
+local f = redis.call('HMGET', key, 'state', 'expiresAt', 'remindedAt')
+if not f[1] then return 'missing' end
+if f[1] ~= 'PENDING' then return f[1] end
+if tonumber(now) >= (tonumber(f[2]) or 0) then return 'expired' end
+if f[3] then return 'reminded' end
+redis.call('HSET', key, 'remindedAt', now)
+return 'ok'
+`;

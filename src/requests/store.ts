@@ -19,6 +19,7 @@ import {
   CREATE_SCRIPT,
   MIGRATE_SCRIPT,
   REFUSE_SCRIPT,
+  REMIND_SCRIPT,
   TRANSITION_SCRIPT,
 } from "./store-scripts.js";
 
@@ -68,6 +69,8 @@ function openKeySuffix(r: Pick<ChangeRequest, "tenant" | "kind" | "action">, tar
 export interface CreateOptions {
   ttlMs: number;
   maxOpenPerUser: number;
+  /** When its approvers are reminded, after it is made; 0 or undefined: never. */
+  remindAfterMs?: number;
 }
 
 export interface StoreOptions {
@@ -104,6 +107,7 @@ export class RequestStore {
       this.redis.defineCommand("approveRequest", script(APPROVE_SCRIPT));
       this.redis.defineCommand("refuseClick", script(REFUSE_SCRIPT));
       this.redis.defineCommand("migrateRequest", script(MIGRATE_SCRIPT));
+      this.redis.defineCommand("remindRequest", script(REMIND_SCRIPT));
     }
   }
 
@@ -123,6 +127,7 @@ export class RequestStore {
       state: "PENDING",
       createdAt,
       expiresAt: createdAt + options.ttlMs,
+      remindAt: options.remindAfterMs ? createdAt + options.remindAfterMs : undefined,
       approvals: [],
       decidedBy: undefined,
       decidedAt: undefined,
@@ -251,6 +256,25 @@ export class RequestStore {
     return Number(recorded) === 1;
   }
 
+  /**
+   * Claims a pending request's one reminder, just before it is posted: true for exactly one
+   * caller, and only while the request is PENDING and not past its expiry; see REMIND_SCRIPT.
+   * `release` gives the claim back when the reminder could not be posted after all.
+   */
+  async claimReminder(
+    id: string,
+  ): Promise<{ claimed: true; at: number } | { claimed: false; why: string }> {
+    const at = this.now();
+    const answer = String(
+      await this.redis.remindRequest(this.key(id), this.prefix, id, "claim", String(at)),
+    );
+    return answer === "ok" ? { claimed: true, at } : { claimed: false, why: answer };
+  }
+
+  async releaseReminder(id: string, at: number): Promise<void> {
+    await this.redis.remindRequest(this.key(id), this.prefix, id, "release", String(at));
+  }
+
   /** One approver's approval; see APPROVE_SCRIPT. */
   async approve(id: string, approverId: string): Promise<ApproveResult> {
     const [outcome, detail, flat, approvals] = (await this.redis.approveRequest(
@@ -355,5 +379,6 @@ declare module "ioredis" {
     approveRequest(...args: string[]): Result<unknown, Context>;
     refuseClick(...args: string[]): Result<unknown, Context>;
     migrateRequest(...args: string[]): Result<unknown, Context>;
+    remindRequest(...args: string[]): Result<unknown, Context>;
   }
 }

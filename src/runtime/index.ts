@@ -7,6 +7,7 @@ import { sharedCheck } from "../http/readiness.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import { Outbox, type OutboxMessage } from "../jobs/outbox.js";
 import { type ChangeJobData, QUEUE_POLICIES } from "../jobs/queues.js";
+import type { ReminderJobData } from "../jobs/reminder.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../metrics.js";
 import { createRedisClient, describeRedis, type RedisClient, untilReady } from "../redis.js";
@@ -71,6 +72,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     const queues = {
       change: queue<ChangeJobData>(QUEUE_POLICIES.change.name),
       expiry: queue<ExpiryJobData>(QUEUE_POLICIES.expiry.name),
+      reminder: queue<ReminderJobData>(QUEUE_POLICIES.reminder.name),
       outbox: queue<OutboxMessage>(QUEUE_POLICIES.outbox.name),
       audit: queue<OutboxMessage>(QUEUE_POLICIES.audit.name),
     };
@@ -93,6 +95,19 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       return { held: held !== undefined, lagEntries: lag.entries, lagSeconds: lag.seconds };
     });
 
+    // Who may ask and decide: the bot asks at every click, the worker once more before a change.
+    const slackClient = new WebClient(config.slack.botToken, webClientOptions(config, logger));
+    const groupMembers = async (usergroup: string) => {
+      const result = await slackClient.usergroups.users.list({ usergroup });
+      return result.users ?? [];
+    };
+    const policy = new RequestPolicy(
+      new Map(
+        config.tenants.map((t) => [t.name, new People({ ...t.approvers, groupMembers })] as const),
+      ),
+      new People({ ...config.requesters, groupMembers }),
+    );
+
     const workers = new Workers({ config, role, store, outbox, logger, metrics, shutdown });
     // Slack writes from the outbox: no client-side 429 waiting, the outbox holds its queue instead.
     const outboxClient = new WebClient(config.slack.botToken, {
@@ -101,7 +116,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 0 },
     });
-    await workers.startSlackDelivery(outboxClient, queues);
+    await workers.startSlackDelivery(outboxClient, queues, policy);
     const relay = new AuditRelay({
       redis: client,
       auditLog,
@@ -125,19 +140,6 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
     relay.start();
     shutdown.add("audit relay", () => relay.stop());
 
-    // Who may ask and decide: the bot asks at every click, the worker once more before a change.
-    const slackClient = new WebClient(config.slack.botToken, webClientOptions(config, logger));
-    const groupMembers = async (usergroup: string) => {
-      const result = await slackClient.usergroups.users.list({ usergroup });
-      return result.users ?? [];
-    };
-    const policy = new RequestPolicy(
-      new Map(
-        config.tenants.map((t) => [t.name, new People({ ...t.approvers, groupMembers })] as const),
-      ),
-      new People({ ...config.requesters, groupMembers }),
-    );
-
     let httpListener: SlackBot["httpListener"];
     let slackReady = async () => true;
     if (runsBot) {
@@ -152,6 +154,7 @@ export async function start(config: Config, options: StartOptions): Promise<Runn
         connectionLists: connectionLists(tenantClients),
         changeQueue: queues.change,
         expiryQueue: queues.expiry,
+        reminderQueue: queues.reminder,
         outbox,
         auditLog,
         userLimit: new UserRateLimit(client, prefix, config.policy.userRateLimit),

@@ -1,12 +1,14 @@
 import { ConnectionList } from "../auth0/connection-list.js";
 import {
   createTransport,
+  FleetCache,
   ManagementClient,
   RateLimiter,
   SharedBudget,
   TokenProvider,
 } from "../auth0/index.js";
 import { TenantSettingsCache } from "../auth0/tenant-settings-cache.js";
+import { nameHash } from "../auth0/token-seal.js";
 import type { Config, TenantConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { TenantCounters } from "../metrics.js";
@@ -72,6 +74,13 @@ export function createTenantClients(
         prefix,
         tenant: tenant.name,
         baseUrl: tenant.baseUrl,
+        logger: log,
+      }),
+      // Shown to approvers with each request of the minute: one read, not one per request.
+      thirdPartyApps: new FleetCache({
+        redis,
+        key: `${prefix}:auth0-third-party-apps:${tenant.name}:${nameHash(tenant.baseUrl)}`,
+        what: "third-party applications",
         logger: log,
       }),
       logger: log,

@@ -11,9 +11,11 @@ import {
   workerOptions,
 } from "../jobs/queues.js";
 import { reconcileApproved, reconcilePending } from "../jobs/reconcile.js";
+import { type ReminderJobData, reminderProcessor } from "../jobs/reminder.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { createRedisClient } from "../redis.js";
+import type { RequestPolicy } from "../requests/policy.js";
 import type { RequestStore } from "../requests/store.js";
 import { slackDeliveryProcessor } from "../slack/delivery.js";
 import type { Shutdown } from "./shutdown.js";
@@ -72,6 +74,7 @@ export class Workers {
   async startSlackDelivery(
     client: WebClient,
     queues: { outbox: Queue<OutboxMessage>; audit: Queue<OutboxMessage> },
+    requestPolicy: RequestPolicy,
   ): Promise<void> {
     const { store, outbox, config, logger } = this.parts;
     const pairs = [
@@ -89,15 +92,20 @@ export class Workers {
           hold: policy.holdBackoff,
           outbox,
           auditChannelId: config.slack.auditChannelId,
+          policy: requestPolicy,
           logger,
         }),
       );
     }
   }
 
-  /** What a worker process runs: approved changes, expiry, and the reconciler. */
+  /** What a worker process runs: approved changes, expiry, reminders, and the reconciler. */
   startChangeWorkers(
-    queues: { change: Queue<ChangeJobData>; expiry: Queue<ExpiryJobData> },
+    queues: {
+      change: Queue<ChangeJobData>;
+      expiry: Queue<ExpiryJobData>;
+      reminder: Queue<ReminderJobData>;
+    },
     tenants: Pick<ApplyChangeDeps, "auth0For" | "approvalsStillHold" | "dryRun" | "retry">,
   ): void {
     const { store, outbox, logger, shutdown } = this.parts;
@@ -106,10 +114,15 @@ export class Workers {
       applyChangeProcessor({ store, outbox, queue: queues.change, logger, ...tenants }),
     );
     this.start<ExpiryJobData>(QUEUE_POLICIES.expiry, expiryProcessor({ store, outbox, logger }));
+    this.start<ReminderJobData>(
+      QUEUE_POLICIES.reminder,
+      reminderProcessor({ store, outbox, logger }),
+    );
     const reconcileDeps = {
       store,
       queue: queues.change,
       expiryQueue: queues.expiry,
+      reminderQueue: queues.reminder,
       outbox,
       logger,
     };

@@ -3,9 +3,11 @@ import { ErrorCode, type WebClient } from "@slack/web-api";
 import { type Job, type Queue, RateLimitError, UnrecoverableError } from "bullmq";
 import type { Outbox, OutboxMessage } from "../jobs/outbox.js";
 import { type Logger, withRequestId } from "../log.js";
+import type { RequestPolicy } from "../requests/policy.js";
 import type { RequestStore } from "../requests/store.js";
 import { approvalMessage } from "./views/approval-message.js";
 import { auditLine } from "./views/audit-line.js";
+import { reminderText } from "./views/reminder.js";
 import { outcomeDm } from "./views/replies.js";
 
 /**
@@ -24,6 +26,8 @@ export interface SlackDeliveryDeps {
   /** To redraw the approval message once the audit trail has a link. */
   outbox: Outbox;
   auditChannelId: string;
+  /** Who could still approve a request, for its reminder (none: reminders are not posted). */
+  policy?: Pick<RequestPolicy, "stillToApprove">;
   logger: Logger;
 }
 
@@ -143,6 +147,9 @@ async function deliver(deps: SlackDeliveryDeps, message: OutboxMessage): Promise
       await deps.client.chat.postMessage({ channel: message.userId, text });
       return;
     }
+    case "remind":
+      await remindApprovers(deps, message.requestId);
+      return;
     case "update-approval": {
       const request = await deps.store.get(message.requestId);
       if (!request?.approvalChannel || !request.approvalTs) {
@@ -157,4 +164,45 @@ async function deliver(deps: SlackDeliveryDeps, message: OutboxMessage): Promise
       return;
     }
   }
+}
+
+/**
+ * Reminds who could still approve a pending request, in its approval message's thread. Claimed
+ * in Redis first, so that two processes, a retried job or a job run again after its worker died
+ * mid-post never remind twice; a claim whose post Slack refused is given back, so the retry can
+ * post it.
+ */
+async function remindApprovers(deps: SlackDeliveryDeps, requestId: string): Promise<void> {
+  const request = await deps.store.get(requestId);
+  if (!request?.approvalChannel || !request.approvalTs || !deps.policy) {
+    deps.logger.warn({ requestId }, "no approval message to remind its approvers in");
+    return;
+  }
+  const text = reminderText(request, deps.policy.stillToApprove(request), Date.now());
+  if (text === undefined) {
+    deps.logger.warn({ requestId }, "nobody left who could approve it: no reminder");
+    return;
+  }
+  const claim = await deps.store.claimReminder(request.id);
+  if (!claim.claimed) {
+    deps.logger.info({ requestId, why: claim.why }, "no reminder: the request moved on");
+    return;
+  }
+  try {
+    await deps.client.chat.postMessage({
+      channel: request.approvalChannel,
+      thread_ts: request.approvalTs,
+      text,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+  } catch (err) {
+    await deps.store
+      .releaseReminder(request.id, claim.at)
+      .catch((releaseErr: unknown) =>
+        deps.logger.warn({ err: releaseErr }, "could not give the reminder's claim back"),
+      );
+    throw err;
+  }
+  deps.logger.info({ requestId }, "approvers reminded");
 }

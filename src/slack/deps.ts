@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { ExpiryJobData } from "../jobs/expiry.js";
 import type { Outbox } from "../jobs/outbox.js";
 import type { ChangeJobData } from "../jobs/queues.js";
+import type { ReminderJobData } from "../jobs/reminder.js";
 import type { Logger } from "../log.js";
 import type { AuditLog } from "../requests/audit-log.js";
 import type { RequestPolicy } from "../requests/policy.js";
@@ -20,6 +21,7 @@ export interface BotDeps {
   tenants: Tenants;
   changeQueue: Queue<ChangeJobData>;
   expiryQueue: Queue<ExpiryJobData>;
+  reminderQueue: Queue<ReminderJobData>;
   outbox: Outbox;
   auditLog: AuditLog;
   /** Each tenant's connections, shared by the fleet for a minute: the request form's type-ahead. */

@@ -257,7 +257,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async click(user, action, requestId, opts) {
       const responseUrl = slack.responseUrl();
-      const approval = slack.messages(APPROVAL_CHANNEL).at(-1);
+      const approval = approvalMessages(slack).at(-1);
       const res = await deliver.action({
         user_id: user,
         team_id: opts?.team ?? TEAM_ID,
@@ -324,7 +324,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async latestRequestId() {
       return slack.waitFor(
         () => {
-          const message = slack.messages(APPROVAL_CHANNEL).at(-1);
+          const message = approvalMessages(slack).at(-1);
           // The message's own id, as its footer gives it ("Request `req_…`"); a reason may quote
           // another request's id.
           return /Request `(req_[0-9a-hjkmnp-tv-z]{10})`/.exec(
@@ -364,6 +364,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/**
+ * The approval messages in the approvals channel, oldest first: the channel's own messages, not
+ * the replies in their threads (a reminder).
+ */
+export function approvalMessages(slack: SlackEmulator, channel = APPROVAL_CHANNEL) {
+  return slack.messages(channel).filter((m) => !m.thread_ts);
 }
 
 /** Asks for a change as `user` (REQUESTER by default) and returns the new request's id. */

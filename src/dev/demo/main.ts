@@ -19,6 +19,7 @@ import {
   APPROVALS,
   AUDIT,
   BOB,
+  CLIENTS,
   CONNECTIONS,
   DAVE,
   PROD_APPROVALS,
@@ -56,9 +57,11 @@ async function run(cleanup: Cleanup, logs: string[]): Promise<void> {
   cleanup.add("closing the Slack emulator", () => slack.close());
   // Two tenants, dev (the emulator's default) and prod, each with its own application.
   const connections = () => CONNECTIONS.map((c) => ({ ...c }));
+  const clients = () => CLIENTS.map((c) => ({ ...c }));
   const auth0 = await startAuth0Emulator({
     connections: connections(),
-    tenants: { prod: { connections: connections() } },
+    clients: clients(),
+    tenants: { prod: { connections: connections(), clients: clients() } },
   });
   cleanup.add("closing the Auth0 emulator", () => auth0.close());
   const prod = auth0.tenant("prod");

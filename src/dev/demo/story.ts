@@ -4,7 +4,12 @@
  * Slack-signed requests and prints what each of them would see, the audit trail and what the
  * emulated Auth0 received.
  */
-import type { Auth0Emulator, Auth0Tenant, EmulatedConnection } from "../emulators/auth0/index.js";
+import type {
+  Auth0Emulator,
+  Auth0Tenant,
+  EmulatedClient,
+  EmulatedConnection,
+} from "../emulators/auth0/index.js";
 import type { SlackEmulator, SlackMessage } from "../emulators/slack/index.js";
 import { sendBlockAction, sendSlashCommand } from "../emulators/slack-requests.js";
 import { renderMessage } from "../render.js";
@@ -47,6 +52,17 @@ const CONTRACTORS: EmulatedConnection = {
 
 /** The emulated tenant's connections; one of them is domain-level already. */
 export const CONNECTIONS: readonly EmulatedConnection[] = [ACME, CONTRACTORS, PARTNER];
+
+/**
+ * The emulated tenant's applications: the approval message counts and names the third-party
+ * ones, which a promoted connection would reach.
+ */
+export const CLIENTS: readonly EmulatedClient[] = [
+  { client_id: "demoWebApp000000000000000000001", name: "Acme Portal", is_first_party: true },
+  { client_id: "demoPartner00000000000000000001", name: "Partner CRM", is_first_party: false },
+  { client_id: "demoPartner00000000000000000002", name: "Helpdesk", is_first_party: false },
+  { client_id: "demoPartner00000000000000000003", name: "Survey Tool", is_first_party: false },
+];
 
 const NAMES: Record<string, string> = {
   [ALICE]: "alice",
@@ -175,6 +191,8 @@ export async function tellTheStory(
       `  ${c.name} (${c.id}), display name "${c.display_name}", strategy ${c.strategy}${c.is_domain_connection ? ", domain-level already" : ""}`,
     );
   }
+  const thirdParty = CLIENTS.filter((c) => !c.is_first_party).map((c) => c.name);
+  say(`and these third-party applications: ${thirdParty.join(", ")}.`);
 
   // 1. Alice asks, in dev, through the request form: she need not know the connection's id.
   await askWithTheForm(

@@ -2,6 +2,7 @@ import type { Connection } from "../../auth0/management.js";
 import { isConnectionId, isConnectionName } from "../../auth0/validate.js";
 import type { ChangeAction, ChangeRequest, ChangeTarget } from "../model.js";
 import { code, shown } from "../words.js";
+import { readApps, thirdPartyImpact } from "./third-party-impact.js";
 import type { ActionWords, ChangeKind, ManagementApi, TargetFact, TargetRef } from "./types.js";
 
 /**
@@ -120,13 +121,17 @@ export const connectionDomainLevel: ChangeKind = {
   },
 
   async context(api, _target, _action, onError): Promise<Record<string, string>> {
-    try {
-      const settings = await api.getTenantSettings();
-      return { dcr: settings.flags?.enable_dynamic_client_registration === true ? "on" : "off" };
-    } catch (err) {
-      onError(err);
-      return { dcr: "unknown" };
-    }
+    const dcr = async (): Promise<Record<string, string>> => {
+      try {
+        const settings = await api.getTenantSettings();
+        return { dcr: settings.flags?.enable_dynamic_client_registration === true ? "on" : "off" };
+      } catch (err) {
+        onError(err, "the tenant's settings");
+        return { dcr: "unknown" };
+      }
+    };
+    const [settings, apps] = await Promise.all([dcr(), readApps(api, onError)]);
+    return { ...settings, ...apps };
   },
 
   async apply(api: ManagementApi, request: ChangeRequest, options: { dryRun: boolean }) {
@@ -173,5 +178,9 @@ export const connectionDomainLevel: ChangeKind = {
         ? ":warning: *Dynamic Client Registration is off* in this tenant: promoting this connection will not make it available to third-party (dynamically registered) applications."
         : ":warning: *Could not read the tenant's Dynamic Client Registration setting* (the Auth0 application may lack `read:tenant_settings`): check whether promotion will reach third-party applications.",
     ];
+  },
+
+  impact(request: ChangeRequest) {
+    return thirdPartyImpact(request.target.facts, isPromote(request.action));
   },
 };

@@ -3,7 +3,14 @@ import { connectionDomainLevel } from "./connection-domain-level.js";
 import { tenantDcr } from "./tenant-dcr.js";
 import type { ActionWords, ChangeKind } from "./types.js";
 
-export type { ActionWords, ChangeKind, ManagementApi, TargetFact, TargetRef } from "./types.js";
+export type {
+  ActionWords,
+  ChangeKind,
+  Impact,
+  ManagementApi,
+  TargetFact,
+  TargetRef,
+} from "./types.js";
 export { WRITE_CALLS } from "./types.js";
 
 /** Every kind of change the bot can make. A new kind is one new file and one line here. */

@@ -1,4 +1,5 @@
 import type { Connection, TenantSettings } from "../../auth0/management.js";
+import type { ThirdPartyApps } from "../../auth0/third-party-apps.js";
 import type { ChangeAction, ChangeKindName, ChangeRequest, ChangeTarget } from "../model.js";
 
 /**
@@ -17,6 +18,8 @@ export interface ManagementApi {
   getTenantSettings(options?: { fresh?: boolean }): Promise<TenantSettings>;
   /** Sets only the flags named, leaving the others alone. */
   setTenantFlags(flags: Record<string, boolean>): Promise<TenantSettings>;
+  /** How many third-party applications the tenant has, and the first names (read:clients). */
+  listThirdPartyApps(): Promise<ThirdPartyApps>;
 }
 
 /** The calls that change something in Auth0; the rest only read. */
@@ -60,6 +63,14 @@ export interface TargetFact {
   style: "code" | "plain" | "text";
 }
 
+/** What a change would do beyond its target, as recorded when it was asked for. */
+export interface Impact {
+  /** One line in our own words ("*Impact:* 3 third-party applications could then sign in…"). */
+  summary: string;
+  /** What Auth0 supplied (application names, why it could not be read), shown literally. */
+  detail?: { label: string; text: string };
+}
+
 /**
  * One kind of change: everything that differs between, say, promoting a connection and turning a
  * tenant's Dynamic Client Registration on. The request model, store, approval workflow, worker
@@ -100,7 +111,7 @@ export interface ChangeKind {
     api: ManagementApi,
     target: ChangeTarget,
     action: ChangeAction,
-    onError: (err: unknown) => void,
+    onError: (err: unknown, what: string) => void,
   ): Promise<Record<string, string>>;
   /**
    * Carries out an approved request and returns what happened, in words. Reads the target again
@@ -127,4 +138,9 @@ export interface ChangeKind {
   facts(request: ChangeRequest): TargetFact[];
   /** Warnings for approvers (the tenant's DCR is off), in words. */
   warnings(request: ChangeRequest): string[];
+  /**
+   * Who else the change reaches (the tenant's third-party applications), from the facts recorded
+   * with the request; undefined when the kind has none, or the request predates recording it.
+   */
+  impact?(request: ChangeRequest): Impact | undefined;
 }

@@ -3,7 +3,16 @@ import { changeKind, type TargetFact, wordsFor, wordsOf } from "../../requests/c
 import type { ChangeRequest } from "../../requests/model.js";
 import { type Revert, revertOf } from "../../requests/revert.js";
 import { tenantLabel } from "../../requests/tenants.js";
-import { code, escapeMrkdwn, mrkdwn, plain, slackDate, slackTime, userMention } from "./text.js";
+import {
+  code,
+  escapeMrkdwn,
+  mrkdwn,
+  plain,
+  slackDate,
+  slackTime,
+  truncate,
+  userMention,
+} from "./text.js";
 
 export const APPROVE_ACTION_ID = "approve_request";
 export const DENY_ACTION_ID = "deny_request";
@@ -128,6 +137,29 @@ function factBlocks(facts: TargetFact[]): KnownBlock[] {
   return blocks;
 }
 
+/** What the change reaches beyond its target: our words, then what Auth0 supplied, literally. */
+function impactBlocks(request: ChangeRequest): KnownBlock[] {
+  const impact = changeKind(request.kind).impact?.(request);
+  if (!impact) return [];
+  const blocks: KnownBlock[] = [{ type: "section", text: mrkdwn(impact.summary) }];
+  if (impact.detail) {
+    blocks.push({
+      type: "context",
+      elements: [mrkdwn(`*${impact.detail.label}*`), plain(impact.detail.text, 2000)],
+    });
+  }
+  return blocks;
+}
+
+/** The impact in one line of mrkdwn, for summaries (status, App Home). */
+export function impactLine(request: ChangeRequest): string | undefined {
+  const impact = changeKind(request.kind).impact?.(request);
+  if (!impact) return undefined;
+  return impact.detail
+    ? `${impact.summary} ${impact.detail.label}: ${escapeMrkdwn(truncate(impact.detail.text, 500))}`
+    : impact.summary;
+}
+
 /**
  * A pending promotion in a tenant whose Dynamic Client Registration was off: promoting alone will
  * not reach third-party applications, so the message offers to ask for DCR too, in one click.
@@ -199,6 +231,7 @@ export function approvalMessage(request: ChangeRequest): SlackMessage {
       elements: [mrkdwn("*Reason*"), plain(request.reason || "(none given)", 2000)],
     },
   );
+  blocks.push(...impactBlocks(request));
   for (const warning of kind.warnings(request)) {
     blocks.push({ type: "section", text: mrkdwn(warning) });
   }

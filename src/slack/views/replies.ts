@@ -1,6 +1,12 @@
 import { wordsOf } from "../../requests/changes/index.js";
 import type { ChangeRequest } from "../../requests/model.js";
-import { approvalProgress, statusLine, targetLabel, tenantOf } from "./approval-message.js";
+import {
+  approvalProgress,
+  impactLine,
+  statusLine,
+  targetLabel,
+  tenantOf,
+} from "./approval-message.js";
 import { code, escapeMrkdwn, slackDate } from "./text.js";
 
 export const COMMAND = "/promote-connection";
@@ -10,7 +16,8 @@ export function requestSummary(request: ChangeRequest): string {
   const words = wordsOf(request);
   const head = `${code(request.id)} ${request.dryRun ? "[dry run] " : ""}*${words.verb}* ${targetLabel(request)} in ${request.tenant}, asked by <@${request.requesterId}> ${slackDate(request.createdAt)}`;
   const where = statusLine(request) ?? `:hourglass: Waiting. ${approvalProgress(request)}`;
-  return `${head}\n${where}`;
+  const impact = impactLine(request);
+  return `${head}\n${where}${impact ? `\n${impact}` : ""}`;
 }
 
 /** Someone who may not see requests asked to (status, list, history, App Home). */

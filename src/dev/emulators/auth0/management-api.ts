@@ -1,12 +1,14 @@
 /**
  * The Management API v2 endpoints the bot uses, on an emulated tenant: list connections (by name
  * or strategy; in checkpoint pages with take/from/next; with fields/include_fields), read and
- * patch them (Auth0's validation and its display_name rule included), and read tenant settings.
- * Scopes are checked here; authentication and the rate limit come before (index.ts).
+ * patch them (Auth0's validation and its display_name rule included), read tenant settings, and
+ * list applications (offset paging, filters, include_totals). Scopes are checked here;
+ * authentication and the rate limit come before (index.ts).
  */
+import { listClients } from "./clients.js";
 import { type Answer, auth0Error } from "./errors.js";
 import type { IssuedToken } from "./oauth.js";
-import type { Auth0Request, EmulatedConnection } from "./types.js";
+import type { Auth0Request, EmulatedClient, EmulatedConnection } from "./types.js";
 
 const CONNECTION_ID = /^con_[A-Za-z0-9]{16}$/;
 const PATCHABLE = new Set([
@@ -32,13 +34,15 @@ export interface ManagementApi {
   handle(record: Auth0Request, token: IssuedToken, bodyError: boolean): Answer;
   addConnection(c: EmulatedConnection): void;
   connection(id: string): EmulatedConnection | undefined;
+  addClient(c: EmulatedClient): void;
   setDynamicClientRegistration(on: boolean): void;
   /** Back to the connections and settings it started with. */
   reset(): void;
 }
 
+/** `needed`: one scope, or several separated by commas, any of which will do. */
 function insufficientScope(granted: string[], needed: string): Answer | undefined {
-  if (granted.includes(needed)) return undefined;
+  if (needed.split(",").some((scope) => granted.includes(scope))) return undefined;
   return [
     403,
     auth0Error(403, `Insufficient scope, expected any of: ${needed}`, "insufficient_scope"),
@@ -169,10 +173,12 @@ function checkpointPage(
 
 export function managementApi(options: {
   connections: EmulatedConnection[];
+  clients: EmulatedClient[];
   dynamicClientRegistration: boolean;
 }): ManagementApi {
   const initial = options.connections.map((c) => structuredClone(c));
   let connections = new Map(initial.map((c) => [c.id, structuredClone(c)]));
+  let clients = options.clients.map((c) => structuredClone(c));
   let dcr = options.dynamicClientRegistration;
 
   const patchConnection = (
@@ -271,6 +277,12 @@ export function managementApi(options: {
         }
         return NOT_FOUND;
       }
+      if (path === "/api/v2/clients" && method === "GET") {
+        return (
+          insufficientScope(token.scopes, "read:clients,read:client_keys") ??
+          listClients(clients, record.query)
+        );
+      }
       if (path === "/api/v2/tenants/settings" && method === "GET") {
         const denied = insufficientScope(token.scopes, "read:tenant_settings");
         return denied ?? [200, tenantSettings()];
@@ -290,11 +302,15 @@ export function managementApi(options: {
       const c = connections.get(id);
       return c ? structuredClone(c) : undefined;
     },
+    addClient(c) {
+      clients.push(structuredClone(c));
+    },
     setDynamicClientRegistration(on) {
       dcr = on;
     },
     reset() {
       connections = new Map(initial.map((c) => [c.id, structuredClone(c)]));
+      clients = options.clients.map((c) => structuredClone(c));
       dcr = options.dynamicClientRegistration;
     },
   };

@@ -1,10 +1,10 @@
 /**
  * One loopback Auth0 tenant, on its own port, that speaks the documented wire formats: OIDC
  * discovery and the client-credentials token endpoint with a secret or a client assertion
- * (oauth.ts, client-assertion.ts), the Management API v2 connections and tenant-settings
- * endpoints (management-api.ts), Auth0's error bodies, its token-bucket rate limit with the
- * x-ratelimit-* headers (rate-bucket.ts), and injectable faults. Every request is recorded so
- * tests can assert what Auth0 received. index.ts puts several together.
+ * (oauth.ts, client-assertion.ts), the Management API v2 connections, tenant-settings and
+ * applications endpoints (management-api.ts), Auth0's error bodies, its token-bucket rate limit
+ * with the x-ratelimit-* headers (rate-bucket.ts), and injectable faults. Every request is
+ * recorded so tests can assert what Auth0 received. index.ts puts several together.
  */
 import {
   createServer,
@@ -28,6 +28,7 @@ const DEFAULT_SCOPES = [
   "update:connections",
   "read:tenant_settings",
   "update:tenant_settings",
+  "read:clients",
 ];
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -105,6 +106,7 @@ export async function startTenant(
   let bucket = RateBucket.of(options.rateLimit);
   const api = managementApi({
     connections: options.connections ?? [],
+    clients: options.clients ?? [],
     dynamicClientRegistration: options.dynamicClientRegistration ?? true,
   });
   const faults = new FaultQueue<Auth0FaultSpec>();
@@ -259,6 +261,7 @@ export async function startTenant(
     },
     addConnection: api.addConnection,
     connection: api.connection,
+    addClient: api.addClient,
     setScopes(next) {
       scopes = [...next];
     },

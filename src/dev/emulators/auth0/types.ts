@@ -36,6 +36,16 @@ export interface EmulatedConnection {
   show_as_button?: boolean;
 }
 
+/** An application (an Auth0 "client"), as GET /api/v2/clients lists it. */
+export interface EmulatedClient {
+  client_id: string;
+  name: string;
+  /** false for a third-party application (registered dynamically, or marked so). */
+  is_first_party: boolean;
+  app_type?: string;
+  description?: string;
+}
+
 export interface Auth0Request {
   method: string;
   /** The path without the query string. */
@@ -77,13 +87,18 @@ export interface Auth0TenantOptions {
    * pair the emulator makes: see `clientKeys`); its client secret is then refused, as Auth0 does.
    */
   privateKeyJwt?: ClientKeyOptions;
-  /** Scopes granted to tokens (default read:connections update:connections read:tenant_settings). */
+  /**
+   * Scopes granted to tokens (default read:connections update:connections read:tenant_settings
+   * update:tenant_settings read:clients).
+   */
   scopes?: string[];
   tokenExpiresIn?: number;
   /** The Management API bucket; default: not enforced, headers report a generous bucket. */
   rateLimit?: { perSecond: number; burst: number };
   dynamicClientRegistration?: boolean;
   connections?: EmulatedConnection[];
+  /** The tenant's applications besides the bot's own (default none). */
+  clients?: EmulatedClient[];
 }
 
 export interface Auth0EmulatorOptions extends Auth0TenantOptions {
@@ -122,6 +137,8 @@ export interface Auth0Tenant {
   tokensIssued: number;
   addConnection(c: EmulatedConnection): void;
   connection(id: string): EmulatedConnection | undefined;
+  /** Registers another application (a third-party one when `is_first_party` is false). */
+  addClient(c: EmulatedClient): void;
   setScopes(scopes: string[]): void;
   setDynamicClientRegistration(on: boolean): void;
   /** Whether the application is authorized for the Management API (has a client grant). */

@@ -1,5 +1,6 @@
 import { errorInWords } from "../../../error-words.js";
 import { scheduleExpiry } from "../../../jobs/expiry.js";
+import { scheduleReminder } from "../../../jobs/reminder.js";
 import { type ChangeKind, type TargetRef, wordsFor } from "../../../requests/changes/index.js";
 import {
   type ChangeAction,
@@ -112,7 +113,7 @@ function parseTenantTarget(
  * Who may ask; what Redis alone can refuse (an open request for the same change, too many open
  * requests of this person), so that a refused request costs no Auth0 call; then look the target
  * up, refuse what needs no change, record a PENDING request (store.create is the atomic final
- * word on duplicates and limits), post it for approval, and schedule its expiry.
+ * word on duplicates and limits), post it for approval, and schedule its expiry and reminder.
  */
 export async function requestChange(
   ctx: CommandContext,
@@ -143,8 +144,8 @@ export async function requestChange(
   const target = await lookUpTarget(ctx, tenant, kind, args.target);
   const noOp = kind.noOp(target, action);
   if (noOp) throw new Refusal(`:information_source: ${noOp}`);
-  const context = await kind.context(tenant.auth0, target, action, (err) =>
-    deps.logger.warn({ err }, "could not read tenant settings"),
+  const context = await kind.context(tenant.auth0, target, action, (err, what) =>
+    deps.logger.warn({ err }, `could not read ${what}`),
   );
 
   const created = await redisOr(deps, () =>
@@ -161,6 +162,7 @@ export async function requestChange(
       {
         ttlMs: settings.requestTtlMs,
         maxOpenPerUser: config.policy.maxOpenRequestsPerUser,
+        remindAfterMs: settings.remindAfterMs,
       },
     ),
   );
@@ -168,6 +170,9 @@ export async function requestChange(
   // The "requested" audit event was recorded with the request.
   const request = await postForApproval(ctx, created.request);
   await scheduleExpiry(deps.expiryQueue, request.id, request.expiresAt);
+  if (request.remindAt !== undefined) {
+    await scheduleReminder(deps.reminderQueue, request.id, request.remindAt);
+  }
   deps.logger
     .child({ requestId: request.id, user: userId })
     .info({ targetId: request.target.id, action: request.action }, "change requested");
