@@ -143,4 +143,31 @@ describe("one Auth0 budget for the fleet, shared through Redis", () => {
     // 10 at once (the bucket's burst), then at most 10/s: 30 more take at least ~3 s.
     expect(spanMs).toBeGreaterThanOrEqual(2_500);
   });
+
+  it("an answer overtaken by a later one (answers out of order) cannot raise the count, only the newer can", async () => {
+    const redis = new Redis(inject("redisUrl"));
+    cleanups.push(() => {
+      redis.disconnect();
+      return undefined;
+    });
+    const key = `budget-test-${randomBytes(4).toString("hex")}:auth0-budget:default`;
+    const budget = new SharedBudget({ redis, key, fallback: new RateLimiter({ perSecond: 2 }) });
+    // Commands on one connection run in order: this reads the budget after the observations.
+    const tokens = async () => Number(await redis.hget(key, "tokens"));
+    const resetSec = Math.ceil(Date.now() / 1000) + 60;
+    const seen = (remaining: number) => ({ limit: 10, remaining, resetSec });
+    const probe = await budget.acquire();
+    budget.observe(seen(9), probe);
+    expect(await tokens()).toBeCloseTo(9, 0);
+    const older = await budget.acquire();
+    const newer = await budget.acquire();
+    expect(newer).toBeGreaterThan(older ?? Number.POSITIVE_INFINITY);
+    budget.observe(seen(2), newer); // Auth0 saw both, and others' calls: 2 left
+    expect(await tokens()).toBeLessThan(3);
+    budget.observe(seen(7), older); // older news, arriving late: Auth0 had 7 then
+    expect(await tokens()).toBeLessThan(3);
+    const next = await budget.acquire();
+    budget.observe(seen(6), next); // news newer than any seen: the truth again
+    expect(await tokens()).toBeCloseTo(6, 0);
+  });
 });

@@ -265,12 +265,12 @@ export class ManagementClient {
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     const { tokens, transport, limiter, logger } = this.opts;
     for (let attempt = 1; ; attempt++) {
-      await limiter.acquire(this.opts.priority ?? "change");
+      const grant = await limiter.acquire(this.opts.priority ?? "change");
       let token: string;
       try {
         token = await tokens.getToken();
       } catch (err) {
-        limiter.observe({}); // nothing was sent: let the next request go
+        limiter.observe({}, grant); // nothing was sent: let the next request go
         throw err;
       }
       const started = performance.now();
@@ -286,7 +286,7 @@ export class ManagementClient {
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (err) {
-        limiter.observe({});
+        limiter.observe({}, grant);
         this.count("network");
         const ms = Math.round(performance.now() - started);
         logger?.debug({ method, path, ms, err }, "Auth0 Management API call got no answer");
@@ -295,7 +295,7 @@ export class ManagementClient {
       const ms = Math.round(performance.now() - started);
       const rateLimit = parseRateLimit(res.headers);
       if (rateLimit) this.lastRateLimit = rateLimit;
-      limiter.observe(rateLimit ?? {});
+      limiter.observe(rateLimit ?? {}, grant);
       this.count(String(res.status));
       logger?.debug(
         { method, path, status: res.status, ms, remaining: rateLimit?.remaining },

@@ -58,8 +58,10 @@ interface Waiter {
 
 /** What the Management API client needs of a pacer: RateLimiter in memory, SharedBudget in Redis. */
 export interface CallBudget {
-  acquire(priority?: CallPriority): Promise<void>;
-  observe(info: RateLimitObservation): void;
+  /** Resolves when the call may go; with the grant's number when the budget numbers its grants. */
+  acquire(priority?: CallPriority): Promise<number | undefined>;
+  /** What the answer said; `grant` is what acquire gave for that call. */
+  observe(info: RateLimitObservation, grant?: number): void;
   pauseUntil(epochMs: number): void;
 }
 
@@ -138,15 +140,18 @@ export class RateLimiter {
    * Resolves when the caller may send its request: changes first, each kind in FIFO order. A
    * lookup that would wait too long, or find too many ahead, is rejected with LimiterBusyError.
    */
-  acquire(priority: CallPriority = "change"): Promise<void> {
+  acquire(priority: CallPriority = "change"): Promise<number | undefined> {
     if (priority === "lookup") {
       const wait = this.lookupWaitEstimate();
       if (this.lookups.length >= this.maxLookupsWaiting || wait > this.maxLookupWaitMs) {
         return Promise.reject(new LimiterBusyError(Math.max(1_000, wait)));
       }
     }
-    return new Promise<void>((resolve) => {
-      (priority === "lookup" ? this.lookups : this.changes).push({ resolve });
+    // In memory there is no order to tell answers apart by: no grant number.
+    return new Promise<number | undefined>((resolve) => {
+      (priority === "lookup" ? this.lookups : this.changes).push({
+        resolve: () => resolve(undefined),
+      });
       this.drain();
     });
   }

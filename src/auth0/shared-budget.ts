@@ -11,11 +11,13 @@ import {
 /**
  * One Management API budget per tenant for every process (bot and workers, every replica): a
  * token bucket kept in Redis and changed only by atomic Lua scripts, on Redis's clock. It mirrors
- * Auth0's own bucket one request behind it (RESERVE) and learns it from Auth0's answers, with
+ * Auth0's own bucket, its size one request short (RESERVE), and learns it from Auth0's answers, with
  * nothing configured:
  *
  * - size from `x-ratelimit-limit`; tokens left from `x-ratelimit-remaining`, less the calls
- *   the fleet has in flight (counted in the budget), which Auth0 had not seen yet;
+ *   the fleet has in flight (counted in the budget), which Auth0 had not seen yet; grants are
+ *   numbered, and an answer to a call granted before one already answered (answers overtake each
+ *   other between processes) may only lower the count;
  * - refill rate from `x-ratelimit-reset` (when Auth0's bucket is full again): tokens missing
  *   divided by time to the reset. Auth0 gives the reset in whole seconds, rounded up, so each
  *   estimate is at most the true rate; the budget keeps the best one seen;
@@ -54,12 +56,14 @@ local function num(v, d) local n = tonumber(v) if n == nil then return d end ret
 -- The bucket as stored, refilled up to now (nothing refills while paused).
 local function load(key, t)
   local h = redis.call('HMGET', key, 'tokens', 'inflight', 'updatedAt', 'rate', 'capacity',
-    'pausedUntil', 'probeUntil', 'learnt', 'changesWaitUntil', 'rateCap', 'inflightAt')
+    'pausedUntil', 'probeUntil', 'learnt', 'changesWaitUntil', 'rateCap', 'inflightAt', 'granted',
+    'answered')
   local b = {
     tokens = num(h[1], 0), inflight = num(h[2], 0), updatedAt = num(h[3], t),
     rate = num(h[4], ${INITIAL_RATE_PER_MS}), capacity = num(h[5], 1), pausedUntil = num(h[6], 0),
     probeUntil = num(h[7], 0), learnt = h[8] == '1', changesWaitUntil = num(h[9], 0),
-    rateCap = num(h[10], 0), inflightAt = num(h[11], 0)
+    rateCap = num(h[10], 0), inflightAt = num(h[11], 0), granted = num(h[12], 0),
+    answered = num(h[13], 0)
   }
   -- Calls whose answer never came (a process died mid-call) stop counting after a while.
   if t - b.inflightAt > ${INFLIGHT_TIMEOUT_MS} then b.inflight = 0 end
@@ -74,7 +78,8 @@ local function save(key, b)
   redis.call('HSET', key, 'tokens', b.tokens, 'inflight', b.inflight, 'inflightAt', b.inflightAt,
     'updatedAt', b.updatedAt, 'rate', b.rate, 'capacity', b.capacity, 'pausedUntil', b.pausedUntil,
     'probeUntil', b.probeUntil, 'learnt', b.learnt and '1' or '0',
-    'changesWaitUntil', b.changesWaitUntil, 'rateCap', b.rateCap)
+    'changesWaitUntil', b.changesWaitUntil, 'rateCap', b.rateCap, 'granted', b.granted,
+    'answered', b.answered)
   redis.call('PEXPIRE', key, 86400000)
 end
 `;
@@ -82,7 +87,8 @@ end
 /**
  * Takes one token for a call, or says how long to wait. KEYS[1]: the budget. ARGV: priority
  * ("change" | "lookup"), lookup share, probe timeout (ms), ceiling (per ms; 0: none).
- * Returns {granted (0/1), wait ms, tokens believed left, rate per second}.
+ * Returns {granted (0/1), wait ms, tokens believed left, rate per second, the grant's number}:
+ * grants are numbered in the order they were given, so that an answer can be told from an older one.
  */
 const TAKE = `${LIB}
 local key, priority, share, probeMs, ceiling = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -90,9 +96,11 @@ local t = now()
 local b = load(key, t)
 if ceiling > 0 and b.rate > ceiling then b.rate = ceiling end
 local function answer(granted, wait)
-  if granted == 1 then b.inflight = b.inflight + 1; b.inflightAt = t end
+  if granted == 1 then
+    b.inflight = b.inflight + 1; b.inflightAt = t; b.granted = b.granted + 1
+  end
   save(key, b)
-  return {granted, math.ceil(wait), tostring(b.tokens), tostring(b.rate * 1000)}
+  return {granted, math.ceil(wait), tostring(b.tokens), tostring(b.rate * 1000), granted == 1 and b.granted or 0}
 end
 if t < b.pausedUntil then return answer(0, b.pausedUntil - t) end
 if b.probeUntil > 0 then
@@ -122,21 +130,31 @@ return answer(1, 0)
 
 /**
  * What an answer said about Auth0's bucket. KEYS[1]: the budget. ARGV: limit, remaining, reset
- * (UNIX seconds), lookup share, ceiling (per ms; 0: none); '' for a header that was absent.
+ * (UNIX seconds), lookup share, ceiling (per ms; 0: none), the call's grant number; '' for a
+ * header that was absent (or a call made without a number).
  */
 const OBSERVE = `${LIB}
 local key, share, ceiling = KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 local limit, remaining, reset = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local grant = tonumber(ARGV[6])
 local t = now()
 local b = load(key, t)
 b.probeUntil = 0
 b.inflight = math.max(0, b.inflight - 1)
 if limit and limit > 0 then b.capacity = math.max(1, limit - ${RESERVE}) end
+-- Answers may arrive out of order (two processes, two connections): one to a call granted
+-- before a call already answered says less than that one did, and may only lower our count.
+local newest = grant == nil or grant > b.answered
+if grant and grant > b.answered then b.answered = grant end
 if remaining then
   -- Auth0's count after this call, less the calls it has not seen yet, is the truth; with a
-  -- ceiling set, it may only lower ours, which refills no faster than the ceiling.
-  local told = remaining - b.inflight - ${RESERVE}
-  if ceiling > 0 and b.learnt then b.tokens = math.min(b.tokens, told) else b.tokens = told end
+  -- ceiling set, or from an older answer, it may only lower ours.
+  local told = remaining - b.inflight
+  if b.learnt and (ceiling > 0 or not newest) then
+    b.tokens = math.min(b.tokens, told)
+  else
+    b.tokens = told
+  end
   b.learnt = true
 end
 if limit and remaining and reset then
@@ -203,7 +221,7 @@ export interface BudgetStats {
 }
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (grant?: number) => void;
   reject: (err: unknown) => void;
   since: number;
 }
@@ -236,8 +254,11 @@ export class SharedBudget {
     return this.queues.change.length + this.queues.lookup.length;
   }
 
-  /** Resolves when the caller may send its request; changes before lookups. */
-  acquire(priority: CallPriority = "change"): Promise<void> {
+  /**
+   * Resolves when the caller may send its request, changes before lookups, with the grant's
+   * number (none while Redis does not answer): give it back to observe() with the answer.
+   */
+  acquire(priority: CallPriority = "change"): Promise<number | undefined> {
     if (this.redisFailing) return this.opts.fallback.acquire(priority);
     if (
       priority === "lookup" &&
@@ -245,13 +266,13 @@ export class SharedBudget {
     ) {
       return Promise.reject(new LimiterBusyError(this.lookupWaitEstimate()));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number | undefined>((resolve, reject) => {
       this.queues[priority].push({ resolve, reject, since: Date.now() });
       void this.pump(priority);
     });
   }
 
-  observe(info: RateLimitObservation): void {
+  observe(info: RateLimitObservation, grant?: number): void {
     if (this.redisFailing) {
       this.opts.fallback.observe(info);
       return;
@@ -266,6 +287,7 @@ export class SharedBudget {
         arg(info.resetSec),
         String(this.share),
         String(this.ceilingPerMs),
+        arg(grant),
       )
       .then((tokens) => {
         this.stats.tokens = Number(tokens);
@@ -302,19 +324,20 @@ export class SharedBudget {
         const head = queue[0] as Waiter;
         let granted: boolean;
         let waitMs: number;
+        let grant: number;
         try {
-          [granted, waitMs] = await this.take(priority);
+          [granted, waitMs, grant] = await this.take(priority);
         } catch (err) {
           this.failing(err);
           for (const w of queue.splice(0)) {
-            this.opts.fallback.acquire(priority).then(w.resolve, w.reject);
+            this.opts.fallback.acquire(priority).then(() => w.resolve(), w.reject);
           }
           return;
         }
         if (granted) {
           queue.shift();
           this.stats.waitedMs += Date.now() - head.since;
-          head.resolve();
+          head.resolve(grant);
           continue;
         }
         if (priority === "lookup" && Date.now() - head.since + waitMs > this.maxLookupWaitMs()) {
@@ -330,21 +353,21 @@ export class SharedBudget {
     }
   }
 
-  private async take(priority: CallPriority): Promise<[boolean, number]> {
-    const [granted, wait, tokens, perSecond] = (await this.opts.redis.budgetTake(
+  private async take(priority: CallPriority): Promise<[boolean, number, number]> {
+    const [granted, wait, tokens, perSecond, grant] = (await this.opts.redis.budgetTake(
       this.opts.key,
       priority,
       String(this.share),
       String(this.opts.probeTimeoutMs ?? 2_000),
       String(this.ceilingPerMs),
-    )) as [number, number, string, string];
+    )) as [number, number, string, string, number];
     this.stats.tokens = Number(tokens);
     this.stats.perSecond = Number(perSecond);
     if (this.failingUntil > 0) {
       this.failingUntil = 0;
       this.opts.logger?.info("the shared Auth0 budget answers again");
     }
-    return [Number(granted) === 1, Number(wait)];
+    return [Number(granted) === 1, Number(wait), Number(grant)];
   }
 
   private maxLookupWaitMs(): number {
