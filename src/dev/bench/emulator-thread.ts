@@ -52,6 +52,8 @@ export type EmulatorCall =
   | { op: "approvals"; channel: string }
   | { op: "replies"; urls: string[] }
   | { op: "waitForPatch"; connectionId: string; timeoutMs: number }
+  | { op: "addConnections"; connections: EmulatedConnection[] }
+  | { op: "newestView"; callbackId: string }
   | { op: "close" };
 
 export type EmulatorAnswer = { id: number } & (
@@ -147,6 +149,16 @@ async function handle(call: EmulatorCall): Promise<unknown> {
       );
       return { at: patch.at, status: patch.status } satisfies Pick<ApiCall, "at" | "status">;
     }
+    case "addConnections":
+      for (const c of call.connections) emulators().auth0.addConnection(c);
+      return null;
+    case "newestView":
+      return (
+        emulators()
+          .slack.views()
+          .filter((v) => v.callback_id === call.callbackId)
+          .at(-1) ?? null
+      );
     case "close":
       await Promise.allSettled([slack?.close(), auth0?.close()]);
       slack = undefined;

@@ -39,6 +39,7 @@ import { Emulators } from "./emulators.js";
 import { memoryRows } from "./memory.js";
 import { createRowRequests, measurePaced } from "./paced.js";
 import { measurePeer } from "./peer.js";
+import { measurePicker } from "./picker.js";
 import { measureRedisMemory } from "./redis-memory.js";
 import { progress, Report, sec } from "./report.js";
 import { agent } from "./traffic.js";
@@ -109,6 +110,8 @@ async function run(world: World): Promise<void> {
 
   await measureWorkerCrash(world, USES.crash);
   await measureRedisMemory(world.redis, world.report);
+  // Last but the tally: it grows the emulated tenant to thousands of connections.
+  await measurePicker(world);
   await measureAuth0Cost(world);
 }
 
