@@ -122,15 +122,14 @@ describe("matching what was typed", () => {
     listed(connection(i, i % 7 === 0)),
   ).sort((a, b) => (a.name < b.name ? -1 : 1));
 
-  it("takes milliseconds over 10 000 connections, and offers at most 100", () => {
-    connectionOptions(tenThousand, "", "promote", { complete: true });
-    const started = performance.now();
+  // How fast: `npm run bench`, section 8 (5 000 connections, typed through the real bot).
+  it("offers at most 100 of 10 000 connections, whatever is typed", () => {
     for (const query of ["", "c", "conn-1", "customer 99", "con_many0000", "zzz"]) {
       const { options } = connectionOptions(tenThousand, query, "promote", { complete: true });
       expect(options.length).toBeLessThanOrEqual(MAX_OPTIONS);
     }
-    const perQuery = (performance.now() - started) / 6;
-    expect(perQuery).toBeLessThan(50);
+    const { options: many } = connectionOptions(tenThousand, "c", "promote", { complete: true });
+    expect(many).toHaveLength(MAX_OPTIONS);
   });
 
   it("puts an exact match first, those needing no change after the others, and cuts text to 75 with the mark kept", () => {
