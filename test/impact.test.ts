@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readThirdPartyApps } from "../src/auth0/third-party-apps.js";
 import type { EmulatedClient } from "../src/dev/emulators/auth0/index.js";
 import { thirdPartyImpact } from "../src/requests/changes/third-party-impact.js";
+import { pendingRequest } from "../src/requests/model.js";
 import { approvalMessage } from "../src/slack/views/approval-message.js";
 import { connectionRequest } from "./support/requests.js";
 import {
@@ -228,24 +229,13 @@ describe("reading the pages", () => {
 describe("requests recorded before the impact was", () => {
   it("render as before: no impact line", () => {
     const request = connectionRequest(ACME);
-    const message = approvalMessage({
-      ...request,
-      id: "req_0123456789",
-      state: "PENDING",
-      createdAt: Date.UTC(2025, 0, 15),
-      expiresAt: Date.UTC(2025, 0, 16),
-      approvals: [],
-      decidedBy: undefined,
-      decidedAt: undefined,
-      denyReason: undefined,
-      completedAt: undefined,
-      outcome: undefined,
-      retryingUntil: undefined,
-      approvalChannel: undefined,
-      approvalTs: undefined,
-      auditThreadTs: undefined,
-      auditPermalink: undefined,
-    });
+    const message = approvalMessage(
+      pendingRequest(request, {
+        id: "req_0123456789",
+        createdAt: Date.UTC(2025, 0, 15),
+        expiresAt: Date.UTC(2025, 0, 16),
+      }),
+    );
     expect(JSON.stringify(message.blocks)).not.toContain("Impact");
     expect(JSON.stringify(message.blocks)).toContain("approve_request");
   });

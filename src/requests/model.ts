@@ -123,6 +123,32 @@ export type NewChangeRequest = Omit<
   | "remindedAt"
 >;
 
+/** A new request as it is first stored: PENDING, nothing decided, done or posted yet. */
+export function pendingRequest(
+  input: NewChangeRequest,
+  at: { id: string; createdAt: number; expiresAt: number; remindAt?: number },
+): ChangeRequest {
+  return {
+    ...input,
+    id: at.id,
+    state: "PENDING",
+    createdAt: at.createdAt,
+    expiresAt: at.expiresAt,
+    remindAt: at.remindAt,
+    approvals: [],
+    decidedBy: undefined,
+    decidedAt: undefined,
+    denyReason: undefined,
+    completedAt: undefined,
+    outcome: undefined,
+    retryingUntil: undefined,
+    approvalChannel: undefined,
+    approvalTs: undefined,
+    auditThreadTs: undefined,
+    auditPermalink: undefined,
+  };
+}
+
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 
 /**

@@ -10,6 +10,7 @@ import {
   type NewChangeRequest,
   newRequestId,
   OPEN_STATES,
+  pendingRequest,
   type RequestState,
 } from "./model.js";
 import { fromFieldList, toFieldList } from "./redis-fields.js";
@@ -121,25 +122,12 @@ export class RequestStore {
    */
   async create(input: NewChangeRequest, options: CreateOptions): Promise<CreateResult> {
     const createdAt = this.now();
-    const request: ChangeRequest = {
-      ...input,
+    const request = pendingRequest(input, {
       id: newRequestId(),
-      state: "PENDING",
       createdAt,
       expiresAt: createdAt + options.ttlMs,
       remindAt: options.remindAfterMs ? createdAt + options.remindAfterMs : undefined,
-      approvals: [],
-      decidedBy: undefined,
-      decidedAt: undefined,
-      denyReason: undefined,
-      completedAt: undefined,
-      outcome: undefined,
-      retryingUntil: undefined,
-      approvalChannel: undefined,
-      approvalTs: undefined,
-      auditThreadTs: undefined,
-      auditPermalink: undefined,
-    };
+    });
     const result = (await this.redis.createRequest(
       this.key(request.id),
       this.prefix,
