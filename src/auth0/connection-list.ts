@@ -69,7 +69,8 @@ const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 const byName = (a: ListedConnection, b: ListedConnection) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
-function listed(c: Connection): ListedConnection {
+/** A connection as Auth0 lists it, as the picker keeps it. */
+export function listedConnection(c: Connection): ListedConnection {
   return {
     id: c.id,
     name: c.name,
@@ -224,8 +225,11 @@ export class ConnectionList {
       }
     }
     try {
-      const all = await this.opts.list((page) => partial.push(...page.map(listed)));
-      const kept: Kept = { connections: all.map(listed).sort(byName), fetchedAt: this.now() };
+      const all = await this.opts.list((page) => partial.push(...page.map(listedConnection)));
+      const kept: Kept = {
+        connections: all.map(listedConnection).sort(byName),
+        fetchedAt: this.now(),
+      };
       this.kept = kept;
       await this.bounded(
         this.opts.redis.set(this.key, encode(kept), "PX", String(this.ttlMs)),
