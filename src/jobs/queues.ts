@@ -51,6 +51,17 @@ const SLACK_WRITES = {
   keepJobsSeconds: WEEK_SECONDS,
 } as const;
 
+/** Delayed jobs that fire at a moment of a request's life (jobId = request id). */
+const REQUEST_TIMERS = {
+  attempts: 10,
+  backoff: { type: "exponential", delay: 1_000 },
+  concurrency: 4,
+  lockDuration: 30_000,
+  stalledInterval: 30_000,
+  maxStalledCount: 1,
+  keepJobsSeconds: WEEK_SECONDS,
+} as const;
+
 /**
  * Every queue's policy. A crashed worker's job is taken up again after its lock lapses
  * (lockDuration) and a stalled check (stalledInterval): for changes within ~9 s. A live worker
@@ -76,30 +87,12 @@ export const QUEUE_POLICIES = {
   /** Audit lines for the audit channel: their own queue, one at a time and in order. */
   audit: { name: "audit-lines", ...SLACK_WRITES },
   /** Delayed jobs that expire unanswered requests (jobId = request id). */
-  expiry: {
-    name: "request-expiry",
-    attempts: 10,
-    backoff: { type: "exponential", delay: 1_000 },
-    concurrency: 4,
-    lockDuration: 30_000,
-    stalledInterval: 30_000,
-    maxStalledCount: 1,
-    keepJobsSeconds: WEEK_SECONDS,
-  },
+  expiry: { name: "request-expiry", ...REQUEST_TIMERS },
   /**
    * Delayed jobs that remind a pending request's approvers, once (jobId = request id). The job
    * only queues the reminder in the outbox; the outbox posts it, at most once.
    */
-  reminder: {
-    name: "request-reminder",
-    attempts: 10,
-    backoff: { type: "exponential", delay: 1_000 },
-    concurrency: 4,
-    lockDuration: 30_000,
-    stalledInterval: 30_000,
-    maxStalledCount: 1,
-    keepJobsSeconds: WEEK_SECONDS,
-  },
+  reminder: { name: "request-reminder", ...REQUEST_TIMERS },
 } as const satisfies Record<string, QueuePolicy>;
 
 export type QueueRole = keyof typeof QUEUE_POLICIES;
